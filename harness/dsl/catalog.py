@@ -1,0 +1,300 @@
+"""From YAML files to validated variants.
+
+``load_catalog(paths)`` never raises on bad input: each broken file becomes an
+:class:`~harness.errors.InputError` (file:line, valid choices) and the other files still load.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from harness.dsl import conditions
+from harness.dsl.schema import Expansion, Scenario, Scalar
+from harness.dsl.yaml_source import Loc, Located, load_yaml
+from harness.errors import InputError
+
+YAML_SUFFIXES = (".yaml", ".yml")
+EXPANSION_KEYS = ("vary", "cases")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One runnable, fully resolved scenario."""
+
+    scenario: Scenario
+    source: str
+    line: int
+    axes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.model_dump(mode="json"),
+            "source": self.source,
+            "line": self.line,
+            "axes": self.axes,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Variant:
+        return cls(Scenario.model_validate(data["scenario"]), data["source"], data["line"], data["axes"])
+
+
+@dataclass
+class Catalog:
+    variants: list[Variant] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, Variant]:
+        return {v.id: v for v in self.variants}
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[InputError]]:
+    files: list[Path] = []
+    errors: list[InputError] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(InputError("no such scenario file or directory", path))
+    return list(dict.fromkeys(files)), errors
+
+
+def load_catalog(paths: Iterable[str | Path]) -> Catalog:
+    files, errors = discover(paths)
+    catalog = Catalog(errors=errors, files=files)
+    first_seen: dict[str, Variant] = {}
+    for file in files:
+        try:
+            variants = load_file(file)
+        except InputError as exc:
+            catalog.errors.append(exc)
+            continue
+        for variant in variants:
+            if variant.id in first_seen:
+                other = first_seen[variant.id]
+                catalog.errors.append(InputError(
+                    f"duplicate scenario id '{variant.id}' (first defined at {other.source}:{other.line})",
+                    variant.source, variant.line))
+                continue
+            first_seen[variant.id] = variant
+            catalog.variants.append(variant)
+    return catalog
+
+
+def load_file(file: Path) -> list[Variant]:
+    located = load_yaml(file)
+    if not isinstance(located.data, dict):
+        kind = "empty" if located.data is None else type(located.data).__name__
+        raise InputError(f"a scenario file holds one mapping, this one is {kind}", file, 1)
+    return expand(located)
+
+
+def expand(located: Located) -> list[Variant]:
+    data = dict(located.data)
+    axes_block = {key: data.pop(key) for key in EXPANSION_KEYS if key in data}
+    _check_expansion(axes_block, located)
+    base_id = data.get("id", located.file.stem.replace("_", "-").lower())
+    data["id"] = base_id
+    source = str(located.file)
+    variants, errors = [], []
+    for label, overrides, axes in _combinations(axes_block):
+        resolved = _apply(copy.deepcopy(data), overrides)
+        resolved["id"] = f"{base_id}[{label}]" if label else base_id
+        try:
+            scenario = Scenario.model_validate(resolved)
+        except ValidationError as exc:
+            errors.extend(_locate(exc, located, overrides))
+            continue
+        except InputError as exc:
+            errors.append(exc.located(located.file, 1))
+            continue
+        errors.extend(_condition_errors(scenario, axes, located))
+        variants.append(Variant(scenario, source, located.line_of(()), axes))
+    if errors:
+        raise _first_distinct(errors)
+    return variants
+
+
+def _check_expansion(block: dict[str, Any], located: Located) -> None:
+    try:
+        Expansion.model_validate(block)
+    except ValidationError as exc:
+        raise _locate(exc, located, {})[0] from None
+    for path, values in block.get("vary", {}).items():
+        if not values:
+            raise InputError(f"vary axis '{path}' has no values", located.file, located.line_of(("vary", path)))
+        if len({json.dumps(v) for v in values}) != len(values):
+            raise InputError(f"vary axis '{path}' repeats a value", located.file,
+                             located.line_of(("vary", path)))
+        if path.split(".", 1)[0] in ("id", *EXPANSION_KEYS):
+            raise InputError(f"vary cannot change '{path}'", located.file, located.line_of(("vary", path)))
+
+
+def _combinations(block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(label, {dotted path: value}, axes) for each variant, in file order."""
+    cases = list(block.get("cases", {}).items()) or [(None, {})]
+    vary = list(block.get("vary", {}).items())
+    names = _axis_names([path for path, _ in vary])
+    for (case, case_overrides), values in itertools.product(cases, itertools.product(*(v for _, v in vary))):
+        overrides = dict(case_overrides)
+        axes: dict[str, Any] = {"case": case} if case else {}
+        parts = [case] if case else []
+        for (path, _), name, value in zip(vary, names, values, strict=True):
+            overrides[path] = value
+            axes[path] = axes[name] = value
+            parts.append(f"{name}={_label(value)}")
+        yield ",".join(parts), overrides, axes
+
+
+def _axis_names(paths: list[str]) -> list[str]:
+    """The last path segment names an axis unless two axes share it."""
+    leaves = [p.rsplit(".", 1)[-1] for p in paths]
+    return [leaf if leaves.count(leaf) == 1 else path for leaf, path in zip(leaves, paths, strict=True)]
+
+
+def _label(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "none" if value is None else str(value)
+
+
+def _apply(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    for path, value in overrides.items():
+        *parents, leaf = path.split(".")
+        target = data
+        for key in parents:
+            child = target.get(key)
+            if not isinstance(child, dict):
+                child = target[key] = {} if child is None else child
+            if not isinstance(child, dict):
+                raise InputError(f"cannot set '{path}': '{key}' is not a mapping")
+            target = child
+        target[leaf] = copy.deepcopy(value)
+    return data
+
+
+def _condition_errors(scenario: Scenario, axes: dict[str, Any], located: Located) -> list[InputError]:
+    found = []
+    for section in ("expect", "claim"):
+        for index, entry in enumerate(getattr(scenario, section)):
+            for key, message in conditions.problems(entry.when, axes):
+                line = located.line_of((section, index, "when", key)) if isinstance(
+                    located.data.get(section), list) else located.line_of((section, "when", key))
+                found.append(InputError(f"{section}.when: {message}", located.file, line))
+    return found
+
+
+def _locate(exc: ValidationError, located: Located, overrides: dict[str, Any]) -> list[InputError]:
+    """One InputError per offending YAML value; union members' complaints are merged."""
+    grouped: dict[Loc, list[dict[str, Any]]] = {}
+    for error in exc.errors(include_url=False):
+        grouped.setdefault(_yaml_loc(tuple(error["loc"]), located.data), []).append(error)
+    errors = []
+    for loc, group in grouped.items():
+        line = _override_line(loc, located, overrides) or located.line_of(loc)
+        messages = list(dict.fromkeys(_message(error, loc) for error in group))
+        errors.append(InputError(messages[0] if len(messages) == 1 else _merge(messages), located.file, line))
+    return errors
+
+
+def _yaml_loc(loc: Loc, data: Any) -> Loc:
+    """Keep the parts of pydantic's loc that index the document (drop union tags and the like)."""
+    kept: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif data is not None and not isinstance(data, dict | list):
+            break
+        elif isinstance(data, dict) and isinstance(part, str) and not _is_tag(part):
+            kept.append(part)  # a missing or unknown key: name it, there is nothing below it
+            break
+        else:
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
+def _is_tag(part: str) -> bool:
+    return "[" in part or part in ("str", "int", "float", "bool", "list", "dict", "none")
+
+
+def _merge(messages: list[str]) -> str:
+    return messages[0] + "".join(f"; or {m.partition(': ')[2] or m}" for m in messages[1:])
+
+
+def _override_line(loc: Loc, located: Located, overrides: dict[str, Any]) -> int | None:
+    dotted = ".".join(str(p) for p in loc)
+    for path in overrides:
+        if dotted == path or dotted.startswith(path + "."):
+            for block in EXPANSION_KEYS:
+                if (block, path) in located.lines:
+                    return located.lines[(block, path)]
+            for case, case_overrides in located.data.get("cases", {}).items():
+                if path in case_overrides:
+                    return located.line_of(("cases", case, path))
+    return None
+
+
+def _message(error: dict[str, Any], loc: Loc) -> str:
+    where = ".".join(str(p) for p in loc) or "scenario"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = ", ".join(sorted(parent.model_fields)) if parent else "see `harness schema`"
+        return f"unknown field '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'scenario'} (valid: {valid})"
+    if kind == "missing":
+        return f"missing required field '{where}'"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    model: type[BaseModel] = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        model = _model_of(info.annotation)
+        if model is None:
+            return None
+    return model
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found:
+            return found
+    return None
+
+
+def _first_distinct(errors: list[InputError]) -> InputError:
+    """Variants of one file repeat the same mistake; report it once, with the others as notes."""
+    seen: dict[tuple[Any, ...], InputError] = {}
+    for error in errors:
+        seen.setdefault((error.line, error.message), error)
+    first, *rest = seen.values()
+    return InputError(first.message, first.file, first.line,
+                      [f"line {e.line}: {e.message}" for e in rest[:5]])

@@ -1,0 +1,94 @@
+"""`when:` conditions: on installed versions, the device, or a variant's axis values.
+
+``{transformers: "<5", use_reentrant: true}`` holds when the installed transformers is below 5
+and the variant's ``use_reentrant`` axis is true. A package that is not installed satisfies no
+specifier, so ``{bitsandbytes: ">=0"}`` reads as "bitsandbytes is installed".
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a condition is evaluated against."""
+
+    versions: Mapping[str, str | None]
+    device: str = "cpu"
+    axes: Mapping[str, Any] = field(default_factory=dict)
+
+    def version_of(self, package: str) -> str | None:
+        key = canonicalize_name(package)
+        if key not in self.versions:
+            self.versions[key] = installed_version(key)  # type: ignore[index]
+        return self.versions[key]
+
+
+def installed_version(package: str) -> str | None:
+    if canonicalize_name(package) == "python":
+        return platform.python_version()
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def current_context(device: str = "cpu") -> Context:
+    return Context(versions={}, device=device)
+
+
+def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, message) for each key of ``when`` that cannot be evaluated."""
+    found = []
+    for key, value in when.items():
+        if key in axes:
+            continue
+        if key == "device":
+            bad = [v for v in _as_list(value) if v not in DEVICES]
+            if bad:
+                found.append((key, f"unknown device {bad[0]!r} (valid: {', '.join(DEVICES)})"))
+            continue
+        if not isinstance(value, str):
+            valid_axes = ", ".join(sorted(axes)) or "none: this scenario has no vary/cases"
+            found.append((key, f"'{key}' is not a vary axis (axes: {valid_axes}); as a package it needs a "
+                               f"version specifier string such as '<5' or '>=0.47', got {value!r}"))
+            continue
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            found.append((key, f"invalid version specifier {value!r} for '{key}' "
+                               "(PEP 440, e.g. '<5', '>=0.47,<0.49', '==4.57.*')"))
+    return found
+
+
+def holds(when: Mapping[str, Any], context: Context) -> bool:
+    return all(_holds_one(key, value, context) for key, value in when.items())
+
+
+def _holds_one(key: str, value: Any, context: Context) -> bool:
+    if key in context.axes:
+        return context.axes[key] in _as_list(value)
+    if key == "device":
+        return context.device in _as_list(value)
+    version = context.version_of(key)
+    if version is None:
+        return False
+    try:
+        return SpecifierSet(value).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

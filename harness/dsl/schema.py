@@ -1,0 +1,305 @@
+"""The scenario schema: what one YAML file may say, validated by pydantic.
+
+A scenario file is a :class:`ScenarioFile`; expanding its ``vary``/``cases`` blocks yields one
+resolved :class:`Scenario` per variant. Every section has defaults, so the smallest scenario is::
+
+    id: lora-smoke
+    description: LoRA on a tiny Llama trains
+    model: {family: llama}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.checkpointing import PATHS
+from harness.families import FAMILIES
+from harness.methods import METHODS
+from harness.quantization import BACKENDS
+
+Outcome = Literal["passed", "failed", "crashed", "timed_out", "skipped", "silent"]
+OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
+
+Phase = Literal[
+    "build", "quantize", "prepare", "enable-checkpointing", "attach", "setup", "forward", "backward", "step",
+]
+PHASES: tuple[str, ...] = Phase.__args__  # type: ignore[attr-defined]
+
+Dtype = Literal["float32", "bfloat16", "float16"]
+ShortDtype = Literal["fp32", "bf16", "fp16"]
+
+SCENARIO_ID = r"^[a-z0-9][a-z0-9._-]*$"
+HOOK_REF = r"^[A-Za-z_][\w./-]*(\.py)?:[A-Za-z_]\w*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
+class ModelSpec(Strict):
+    """The tiny model: family and task, config overrides and how attention is computed."""
+
+    family: Annotated[str, Field(json_schema_extra={"enum": FAMILIES.names()})]
+    task: str | None = Field(None, description="model head; defaults to the family's first task")
+    config: dict[str, Any] = Field(default_factory=dict, description="overrides of the tiny config")
+    attn_implementation: str | None = Field(None, description="eager, sdpa, ... (None: library default)")
+    seed: int = 0
+    hook: Annotated[str | None, Field(pattern=HOOK_REF)] = Field(
+        None, description="module:function building a custom model; see README"
+    )
+
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        return FAMILIES.check(value)
+
+    @model_validator(mode="after")
+    def _known_task(self) -> ModelSpec:
+        if self.task is not None:
+            FAMILIES[self.family].check_task(self.task)
+        return self
+
+
+class PeftSpec(Strict):
+    """The adapter: which method, how it is attached, and its config passed through verbatim."""
+
+    method: Annotated[str, Field(json_schema_extra={"enum": METHODS.names()})] = "lora"
+    attach: Literal["get_peft_model", "add_adapter"] = "get_peft_model"
+    target_modules: list[str] | str | None = Field(
+        None, description="explicit targets; None takes the family's defaults for the method"
+    )
+    init: Literal["non-identity", "library"] = Field(
+        "non-identity",
+        description="non-identity makes every adapter weight receive a gradient (LoRA's B=0 would not)",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="keyword arguments for the peft config class, passed verbatim"
+    )
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        return METHODS.check(value)
+
+
+class QuantizationSpec(Strict):
+    backend: Annotated[str, Field(json_schema_extra={"enum": BACKENDS.names()})] = "none"
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    double_quant: bool = False
+    compute_dtype: Dtype = "float32"
+    skip_modules: list[str] | None = None
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="extra BitsAndBytesConfig keyword arguments, verbatim"
+    )
+    prepare: Literal["prepare_model_for_kbit_training", "prepare_model_for_int8_training"] | None = None
+    prepare_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        return BACKENDS.check(value)
+
+
+class CheckpointingSpec(Strict):
+    """Gradient checkpointing: whether, through which path, and in which mode."""
+
+    enabled: bool = False
+    via: Annotated[str, Field(json_schema_extra={"enum": PATHS.names()})] = "before-wrap"
+    use_reentrant: bool | None = Field(None, description="None leaves it unset (library default)")
+    api: Literal["auto", "gradient_checkpointing_enable", "activation_checkpointing_enable"] = Field(
+        "auto", description="auto calls whichever name the installed transformers has (the newer first)"
+    )
+    input_require_grads: bool | None = Field(
+        None, description="call enable_input_require_grads (True) or disable_input_require_grads (False)"
+    )
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="extra checkpoint() keyword arguments")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `checkpointing: true` / `checkpointing: off` read naturally in a scenario.
+        if isinstance(value, bool):
+            return {"enabled": value}
+        return value
+
+    @field_validator("via")
+    @classmethod
+    def _known_path(cls, value: str) -> str:
+        return PATHS.check(value)
+
+
+class PrecisionSpec(Strict):
+    dtype: ShortDtype = "fp32"
+    mode: Literal["weights", "autocast"] = Field(
+        "weights", description="weights: the model is loaded in dtype; autocast: fp32 weights, autocast"
+    )
+    grad_scaler: bool = False
+
+
+class InputsSpec(Strict):
+    batch_size: int = Field(2, ge=1, le=64)
+    seq_len: int = Field(8, ge=1, le=512)
+    token_ids: list[list[int]] | None = Field(None, description="explicit input ids (batch x seq)")
+    requires_grad: bool = Field(
+        False, description="floating inputs (embeddings, audio features, pixels) require grad"
+    )
+    labels: bool = True
+
+
+class StepsSpec(Strict):
+    train_steps: int = Field(1, ge=1, le=50)
+    runner: Literal["manual", "trainer"] | None = Field(
+        None, description="manual loop or transformers.Trainer (default: trainer iff checkpointing via trainer)"
+    )
+    optimizer: Literal["adamw", "sgd", "none"] = "adamw"
+    lr: float = Field(1e-3, gt=0)
+    repeat_forward: bool = Field(False, description="run the forward twice before one backward")
+    second_backward: Literal["none", "retain_graph", "no_retain_graph"] = Field(
+        "none", description="backward the first loss a second time, with or without retain_graph"
+    )
+    hook: Annotated[str | None, Field(pattern=HOOK_REF)] = Field(
+        None, description="module:function replacing the training loop; see README"
+    )
+
+
+class ChecksSpec(Strict):
+    gradients: Literal["all", "any", "off"] = Field(
+        "all", description="trainable parameters that must receive a non-zero gradient"
+    )
+    finite: bool = Field(True, description="loss and gradients must be finite")
+    quant_gap: float | None = Field(
+        0.25, ge=0, description="max relative loss gap, quantized vs the same weights unquantized"
+    )
+    update: bool = Field(True, description="an optimizer step must change the trainable parameters")
+
+
+Scalar = str | int | float | bool | None
+# Keys are a distribution name (value: a PEP 440 specifier), `python`, `device`, `case`, or a vary
+# axis (value: one value or a list of values). harness.dsl.conditions checks and evaluates them.
+Conditions = dict[str, Scalar | list[Scalar]]
+
+
+class OutcomePattern(Strict):
+    """What an outcome should look like; unset fields match anything."""
+
+    outcome: Outcome
+    phase: Phase | None = None
+    error: str | None = Field(None, description="exception type name, e.g. TypeError or torch.OutOfMemoryError")
+    message: str | None = Field(None, description="regex searched in the error and its chained causes")
+    warning: str | None = Field(None, description="regex searched in captured warnings")
+    log: str | None = Field(None, description="regex searched in captured log records")
+    check: str | None = Field(None, description="regex over the failed correctness checks (silent outcomes)")
+    reason: str | None = Field(None, description="regex over the skip/crash reason")
+
+    _regexes = field_validator("message", "warning", "log", "check", "reason")(lambda cls, v: _regex(v))
+
+
+class Expectation(OutcomePattern):
+    when: Conditions = Field(
+        default_factory=dict,
+        description="package: specifier (transformers: '<5'), device: cpu|cuda, or vary axis: value",
+    )
+    why: str | None = Field(None, description="one line saying why this is expected")
+
+
+class Claim(OutcomePattern):
+    """A published claim about this code, judged from what actually happened."""
+
+    when: Conditions = Field(default_factory=dict)
+    source: str = Field(description="URL or path of the page making the claim")
+    role: Literal["broken", "fixed", "claim"] = Field(
+        "claim", description="broken: the page's failing code; fixed: its proposed fix"
+    )
+    says: str = Field(description="the claim in the page's own words, one line")
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class Scenario(Strict):
+    """One fully resolved variant: everything the runner needs, nothing left to expand."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._\[\]=,+-]*$")]
+    description: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\n]+$")]
+    tags: list[str] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list, description="upstream issues or pages this reproduces")
+    device: Literal["any", "cpu", "cuda"] = "any"
+    model: ModelSpec
+    peft: PeftSpec = Field(default_factory=PeftSpec)
+    quantization: QuantizationSpec = Field(default_factory=QuantizationSpec)
+    checkpointing: CheckpointingSpec = Field(default_factory=CheckpointingSpec)
+    precision: PrecisionSpec = Field(default_factory=PrecisionSpec)
+    inputs: InputsSpec = Field(default_factory=InputsSpec)
+    steps: StepsSpec = Field(default_factory=StepsSpec)
+    checks: ChecksSpec = Field(default_factory=ChecksSpec)
+    expect: list[Expectation] = Field(
+        default_factory=lambda: [Expectation(outcome="passed")],
+        description="first entry whose `when` holds applies; none given means `passed`",
+    )
+    claim: list[Claim] = Field(default_factory=list)
+    timeout: float = Field(120.0, gt=0, le=3600, description="seconds before the variant is killed")
+    memory_mb: int = Field(4096, ge=64, description="address-space cap above the warm worker's baseline")
+
+    _lists = field_validator("expect", "claim", mode="before")(lambda cls, v: _as_list(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.checkpointing.via == "trainer" and self.checkpointing.enabled and self.steps.runner == "manual":
+            raise ValueError("checkpointing.via 'trainer' needs steps.runner 'trainer' (or leave runner unset)")
+        if self.checkpointing.via == "kbit-prepare" and self.checkpointing.enabled and not self.quantization.prepare:
+            raise ValueError(
+                "checkpointing.via 'kbit-prepare' needs quantization.prepare "
+                "(prepare_model_for_kbit_training or prepare_model_for_int8_training)"
+            )
+        if self.precision.grad_scaler and self.precision.dtype != "fp16":
+            raise ValueError("precision.grad_scaler is for fp16 only")
+        return self
+
+    @property
+    def runner(self) -> str:
+        if self.steps.runner:
+            return self.steps.runner
+        uses_trainer = self.checkpointing.enabled and self.checkpointing.via == "trainer"
+        return "trainer" if uses_trainer else "manual"
+
+    @property
+    def base_id(self) -> str:
+        return self.id.split("[", 1)[0]
+
+
+class Expansion(Strict):
+    """The part of a file that turns one scenario into several variants."""
+
+    vary: dict[str, list[Scalar]] = Field(
+        default_factory=dict,
+        description="dotted field path -> values; the product of all axes gives the variants",
+    )
+    cases: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="named sets of dotted-path overrides, e.g. the broken and the fixed code of a page",
+    )
+
+
+class ScenarioFile(Expansion, Scenario):
+    """What a YAML file holds (this is the JSON Schema editors get from `harness schema`)."""
+
+    id: Annotated[str, Field(pattern=SCENARIO_ID)] | None = Field(  # type: ignore[assignment]
+        None, description="defaults to the file name"
+    )
+
+
+def section_fields(model: type[BaseModel]) -> list[str]:
+    return sorted(model.model_fields)

@@ -1,0 +1,255 @@
+"""Instruments that observe a variant without changing what it does.
+
+They run inside the variant's own process: warnings and log capture, the phase clock, which
+checkpoint implementation actually ran, and which trainable parameters received gradients.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+CAPTURED_LOGGERS = ("transformers", "peft", "torch", "bitsandbytes", "accelerate", "trl", "")
+MAX_RECORDS = 100
+MAX_MESSAGE = 2000
+TRACEBACK_FRAMES = 8
+
+
+def short_path(filename: str) -> str:
+    """site-packages paths shortened to the package ('transformers/modeling_utils.py')."""
+    for marker in ("site-packages/", "dist-packages/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    match = re.search(r"(harness/.*)$", filename)
+    return match.group(1) if match else filename
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[dict[str, Any]]):
+        super().__init__(logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's malformed log call must not break the variant
+            message = str(record.msg)
+        self.sink.append({"logger": record.name, "level": record.levelname, "message": _clip(message)})
+
+
+@dataclass
+class Capture:
+    """Python warnings and library log records raised while the variant runs."""
+
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    @contextmanager
+    def active(self) -> Iterator[Capture]:
+        _forget_once_only_messages()
+        handler = _ListHandler(self.logs)
+        saved = []
+        for name in CAPTURED_LOGGERS:
+            logger = logging.getLogger(name)
+            saved.append((logger, logger.level))
+            # bitsandbytes and peft explain failures at INFO; the big libraries are chatty there
+            logger.setLevel(logging.INFO if name in ("bitsandbytes", "peft") else logging.WARNING)
+            logger.addHandler(handler)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield self
+            finally:
+                for logger, level in saved:
+                    logger.removeHandler(handler)
+                    logger.setLevel(level)
+                self.warnings.extend(
+                    {"category": w.category.__name__, "message": _clip(str(w.message)),
+                     "source": f"{short_path(w.filename)}:{w.lineno}"}
+                    for w in caught
+                )
+
+    def records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(warnings, logs): WARNING-level log records count as warnings; both deduplicated."""
+        log_warnings = [
+            {"category": f"log:{r['logger']}", "message": r["message"], "source": r["logger"]}
+            for r in self.logs if r["level"] == "WARNING"
+        ]
+        other_logs = [r for r in self.logs if r["level"] != "WARNING"]
+        return _dedupe(self.warnings + log_warnings), _dedupe(other_logs)
+
+
+def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item in items:
+        key = tuple(sorted(item.items()))
+        if key in merged:
+            merged[key]["count"] += 1
+        else:
+            merged[key] = {**item, "count": 1}
+    return list(merged.values())[:MAX_RECORDS]
+
+
+def _forget_once_only_messages() -> None:
+    """Forked from a warm parent, we inherit its 'already warned once' memory; reset it."""
+    once = getattr(logging.Logger, "warning_once", None)
+    if hasattr(once, "cache_clear"):
+        once.cache_clear()
+    for module in list(sys.modules.values()):
+        registry = getattr(module, "__warningregistry__", None)
+        if isinstance(registry, dict):
+            registry.clear()
+
+
+class PhaseClock:
+    """The phase reached and the time spent in each; `on_enter` tells the supervisor."""
+
+    def __init__(self, on_enter: Callable[[str], None]):
+        self.on_enter = on_enter
+        self.phase = "build"
+        self.timings: dict[str, float] = {}
+        self._since = time.perf_counter()
+        on_enter(self.phase)
+
+    def enter(self, phase: str) -> None:
+        if phase == self.phase:
+            return
+        self._close()
+        self.phase = phase
+        self.on_enter(phase)
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        self.timings[self.phase] = round(self.timings.get(self.phase, 0.0) + now - self._since, 6)
+        self._since = now
+
+    def stop(self) -> dict[str, float]:
+        self._close()
+        return self.timings
+
+
+@contextmanager
+def checkpoint_calls(counts: dict[str, int], counting: Callable[[], bool]) -> Iterator[dict[str, int]]:
+    """Count which torch.utils.checkpoint implementation really runs (reentrant or not).
+
+    transformers holds `checkpoint` in a functools.partial, so we instrument the two module
+    globals that `checkpoint()` dispatches to instead of the function itself.
+    """
+    import torch.utils.checkpoint as ckpt
+
+    counts.setdefault("reentrant", 0)
+    counts.setdefault("non_reentrant", 0)
+    original_function = getattr(ckpt, "CheckpointFunction", None)
+    original_generator = getattr(ckpt, "_checkpoint_without_reentrant_generator", None)
+
+    if original_function is not None:
+        class CountingCheckpointFunction(original_function):  # type: ignore[misc, valid-type]
+            @staticmethod
+            def forward(ctx: Any, *args: Any) -> Any:
+                if counting():
+                    counts["reentrant"] += 1
+                return original_function.forward(ctx, *args)
+
+        ckpt.CheckpointFunction = CountingCheckpointFunction
+    if original_generator is not None:
+        def counting_generator(*args: Any, **kwargs: Any) -> Any:
+            if counting():
+                counts["non_reentrant"] += 1
+            return original_generator(*args, **kwargs)
+
+        ckpt._checkpoint_without_reentrant_generator = counting_generator
+    try:
+        yield counts
+    finally:
+        if original_function is not None:
+            ckpt.CheckpointFunction = original_function
+        if original_generator is not None:
+            ckpt._checkpoint_without_reentrant_generator = original_generator
+
+
+class GradientProbe:
+    """Which trainable parameters got a gradient (and a non-zero, finite one) in the first backward."""
+
+    def __init__(self, named_parameters: list[tuple[str, Any]], group_of: Callable[[str], str]):
+        self.parameters = [(name, p) for name, p in named_parameters if p.requires_grad]
+        self.group_of = group_of
+        self.seen: dict[str, dict[str, bool]] = {}
+        self.first_backward_done = False
+        self._handles = [p.register_hook(self._hook(name)) for name, p in self.parameters]
+
+    def _hook(self, name: str) -> Callable[[Any], None]:
+        def record(grad: Any) -> None:
+            if self.first_backward_done or grad is None:
+                return
+            entry = self.seen.setdefault(name, {"nonzero": False, "finite": True})
+            entry["nonzero"] |= bool(grad.detach().abs().sum().item() > 0)
+            entry["finite"] &= bool(grad.detach().float().isfinite().all().item())
+        return record
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+    def summary(self) -> dict[str, Any]:
+        groups: dict[str, dict[str, int]] = {}
+        for name, _ in self.parameters:
+            group = groups.setdefault(self.group_of(name), {"trainable": 0, "with_grad": 0, "nonzero_grad": 0})
+            group["trainable"] += 1
+            if name in self.seen:
+                group["with_grad"] += 1
+                group["nonzero_grad"] += int(self.seen[name]["nonzero"])
+        return {
+            "trainable_tensors": len(self.parameters),
+            "trainable_elements": sum(p.numel() for _, p in self.parameters),
+            "groups": groups,
+            "nonfinite_grads": sum(1 for entry in self.seen.values() if not entry["finite"]),
+        }
+
+
+def finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def describe_exception(exc: BaseException) -> dict[str, Any]:
+    """Type, message, chained causes and the innermost traceback frames of an exception."""
+    causes = []
+    current: BaseException | None = exc
+    seen = {id(exc)}
+    while current is not None:
+        nxt, relation = current.__cause__, "cause"
+        if nxt is None and not current.__suppress_context__:
+            nxt, relation = current.__context__, "context"
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        causes.append({"type": _qualified(type(nxt)), "message": _clip(str(nxt)), "relation": relation})
+        current = nxt
+    frames = traceback.extract_tb(exc.__traceback__)[-TRACEBACK_FRAMES:]
+    return {
+        "type": _qualified(type(exc)),
+        "bases": [cls.__name__ for cls in type(exc).__mro__ if cls not in (object, BaseException)],
+        "message": _clip(str(exc)),
+        "causes": causes,
+        "traceback": [
+            {"file": short_path(f.filename), "line": f.lineno, "function": f.name, "code": f.line or ""}
+            for f in frames
+        ],
+    }
+
+
+def _qualified(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"

@@ -1,0 +1,133 @@
+"""Importing and warming the ML stack, and fingerprinting it.
+
+Runs in the supervisor process. Forking after torch has run multi-threaded ops deadlocks the
+child (measured here), so everything is pinned to one thread *before* the first op.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from importlib.util import find_spec
+from typing import Any
+
+FINGERPRINT_PACKAGES = (
+    "torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "safetensors", "numpy",
+)
+# Kept quiet in workers: the progress bars go to stderr and mean nothing in a record.
+QUIET_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BITSANDBYTES_NOWELCOME": "1",
+}
+
+
+def import_stack() -> None:
+    """Import what every variant needs; raises what the import raises."""
+    import torch
+
+    torch.set_num_threads(1)
+    if hasattr(torch, "set_num_interop_threads"):
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set by an earlier import
+            pass
+    import peft  # noqa: F401
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    if find_spec("bitsandbytes") is not None:
+        try:
+            import bitsandbytes  # noqa: F401
+        except Exception:  # an unusable bitsandbytes is a fact about quantized variants only
+            pass
+
+
+def preload(families: list[str], trainer: bool) -> None:
+    """Resolve the lazy transformers classes the coming variants use, once, before forking."""
+    from harness.families import FAMILIES
+
+    import transformers
+
+    for name in families:
+        family = FAMILIES[name]
+        for attribute in (family.config_class, *(task.model_class for task in family.tasks.values())):
+            getattr(transformers, attribute, None)
+    if trainer:
+        getattr(transformers, "Trainer", None)
+        getattr(transformers, "TrainingArguments", None)
+
+
+def warm_up() -> None:
+    """One tiny LoRA step so first-use costs (kernels, lazy modules) are paid before forking."""
+    from harness.dsl.schema import Scenario
+    from harness.execution.pipeline import run_variant
+
+    scenario = Scenario.model_validate({
+        "id": "warm-up", "description": "warm-up", "model": {"family": "llama"}, "timeout": 60,
+    })
+    run_variant(scenario, "cpu", lambda phase: None)
+
+
+def fingerprint(device: str, with_torch: bool = True) -> dict[str, Any]:
+    """Versions and hardware that make a record reproducible (torch details need the import)."""
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "executable": sys.executable,
+        "device": device,
+    }
+    for package in FINGERPRINT_PACKAGES:
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            env[package] = None
+    if with_torch:
+        env.update(_torch_details(device))
+    return env
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _torch_details(device: str) -> dict[str, Any]:
+    try:
+        import torch
+    except Exception:
+        return {}
+    details: dict[str, Any] = {
+        "torch_cuda": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+    }
+    if device == "cuda" and torch.cuda.is_available():
+        details["device_name"] = torch.cuda.get_device_name(0)
+        details["cuda_capability"] = ".".join(map(str, torch.cuda.get_device_capability(0)))
+    else:
+        details["device_name"] = details["cpu"]
+    return details
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -1,0 +1,394 @@
+"""The supervisor process: imports the stack once and runs each variant in its own child.
+
+``python -m harness.execution.supervisor --inbox FD --outbox FD --jobs N --device cpu``
+
+CPU variants are forked from the warm supervisor (~70 ms instead of ~10 s for a fresh
+interpreter); CUDA cannot be re-initialised in a forked child, so CUDA variants each get a
+freshly spawned interpreter. Either way the child is watched from here: a crash, a hang or a
+memory blow-up ends that child and becomes its variant's observation, and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import faulthandler
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+OUTPUT_TAIL = 4000
+GRACE_AFTER_DUMP_S = 1.0
+SPAWN_IMPORT_ALLOWANCE_S = 600.0
+WATCH_INTERVAL_S = 0.05
+
+
+def send(conn: Connection, message: dict[str, Any]) -> None:
+    conn.send_bytes(json.dumps(message, default=str).encode())
+
+
+def receive(conn: Connection) -> dict[str, Any]:
+    return json.loads(conn.recv_bytes())
+
+
+# -- the child side -------------------------------------------------------------------------------
+
+
+def run_child(task: dict[str, Any], results: Connection, device: str, memory_cap: int | None) -> None:
+    """Body of an isolated child: run one variant and send its observation."""
+    from harness.dsl.catalog import Variant
+    from harness.execution.pipeline import run_variant
+
+    _die_with_parent()
+    faulthandler.enable(all_threads=True)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    if memory_cap is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+    _reset_peak_rss()
+    variant = Variant.from_json(task["variant"])
+    observation = run_variant(
+        variant.scenario, device, lambda phase: send(results, {"phase": phase}),
+        source_dir=Path(variant.source).parent,
+    )
+    observation["peak_rss_mb"] = _peak_rss_mb()
+    observation["peak_cuda_mb"] = _peak_cuda_mb(device)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    send(results, {"observation": observation})
+
+
+def _redirect_output(output_fd: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+
+
+def _die_with_parent() -> None:
+    """A child outliving its supervisor would hold the machine; Linux can kill it for us."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _reset_peak_rss() -> None:
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def _status_kb(pid: int | str, field_name: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _peak_rss_mb() -> float | None:
+    kb = _status_kb("self", "VmHWM")
+    return round(kb / 1024, 1) if kb is not None else None
+
+
+def _peak_cuda_mb(device: str) -> float | None:
+    if device != "cuda":
+        return None
+    import torch
+
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1) if torch.cuda.is_available() else None
+
+
+def spawned_child_main(task_file: str, results_fd: int, output_fd: int, device: str) -> None:
+    """Entry point of a spawned (CUDA) child: a fresh interpreter for one variant."""
+    _redirect_output(output_fd)
+    results = Connection(results_fd, readable=False)
+    task = json.loads(Path(task_file).read_text())
+    Path(task_file).unlink()
+    from harness.execution.stack import import_stack
+
+    import_stack()
+    run_child(task, results, device, memory_cap=None)
+
+
+# -- the supervisor side --------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    key: int
+    pid: int
+    results: Connection
+    output: Path
+    timeout: float
+    memory_mb: int
+    deadline: float
+    started: float = field(default_factory=time.monotonic)
+    phase: str | None = None
+    observation: dict[str, Any] | None = None
+    killed_for: str | None = None
+    kill_at: float | None = None
+    process: subprocess.Popen[bytes] | None = None
+    rss_baseline_kb: int = 0
+
+
+class Supervisor:
+    def __init__(self, inbox: Connection, outbox: Connection, jobs: int, device: str, isolation: str):
+        self.inbox = inbox
+        self.outbox = outbox
+        self.jobs = jobs
+        self.device = device
+        self.isolation = isolation
+        self.queue: deque[dict[str, Any]] = deque()
+        self.children: dict[Connection, Child] = {}
+
+    def serve(self) -> None:
+        inbox = self.inbox
+        while True:
+            self._launch()
+            ready = wait([inbox, *self.children], timeout=self._wait_timeout())
+            for conn in ready:
+                if conn is inbox:
+                    if not self._handle(inbox):
+                        self._stop_all()
+                        return
+                else:
+                    self._read(conn)  # type: ignore[arg-type]
+            self._watch()
+
+    def _handle(self, inbox: Connection) -> bool:
+        try:
+            message = receive(inbox)
+        except (EOFError, OSError):
+            return False  # the parent is gone: stop everything
+        if message["op"] == "run":
+            self.queue.append(message)
+        elif message["op"] == "preload":
+            from harness.execution.stack import preload
+
+            with contextlib.suppress(Exception):
+                preload(message["families"], message["trainer"])
+        elif message["op"] == "stop":
+            return False
+        return True
+
+    def _wait_timeout(self) -> float | None:
+        return WATCH_INTERVAL_S if self.children else None
+
+    def _launch(self) -> None:
+        while self.queue and len(self.children) < self.jobs:
+            task = self.queue.popleft()
+            child = self._fork(task) if self.isolation == "fork" else self._spawn(task)
+            self.children[child.results] = child
+
+    def _fork(self, task: dict[str, Any]) -> Child:
+        read_fd, write_fd = os.pipe()
+        output_fd, output = tempfile.mkstemp(prefix="ft-harness-out-")
+        memory_cap = _address_space_kb() * 1024 + task["memory_mb"] * 2**20
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never return into the supervisor loop
+            status = 0
+            try:
+                os.close(read_fd)
+                self._close_inherited()
+                _redirect_output(output_fd)
+                run_child(task, Connection(write_fd, readable=False), self.device, memory_cap)
+            except BaseException:
+                status = 70
+                with contextlib.suppress(Exception):
+                    import traceback
+
+                    traceback.print_exc()
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        os.close(output_fd)
+        return self._child(task, pid, read_fd, output)
+
+    def _close_inherited(self) -> None:
+        """A forked child keeps no end of the supervisor's pipes, so EOF still means 'gone'."""
+        for conn in (self.inbox, self.outbox, *self.children):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _spawn(self, task: dict[str, Any]) -> Child:
+        read_fd, write_fd = os.pipe()
+        output_fd, output = tempfile.mkstemp(prefix="ft-harness-out-")
+        task_fd, task_file = tempfile.mkstemp(prefix="ft-harness-task-", suffix=".json")
+        with os.fdopen(task_fd, "w") as handle:
+            json.dump(task, handle)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "harness.execution.supervisor", "--child", task_file,
+             "--results-fd", str(write_fd), "--output-fd", str(output_fd), "--device", self.device],
+            pass_fds=(write_fd, output_fd), stdin=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        os.close(output_fd)
+        child = self._child(task, process.pid, read_fd, Path(output))
+        child.process = process
+        child.deadline = time.monotonic() + SPAWN_IMPORT_ALLOWANCE_S  # the clock starts at "build"
+        return child
+
+    def _child(self, task: dict[str, Any], pid: int, read_fd: int, output: str | Path) -> Child:
+        child = Child(
+            key=task["key"], pid=pid, results=Connection(read_fd, writable=False), output=Path(output),
+            timeout=task["timeout"], memory_mb=task["memory_mb"],
+            deadline=time.monotonic() + task["timeout"],
+        )
+        send(self.outbox, {"op": "started", "key": child.key, "pid": pid})
+        return child
+
+    def _read(self, conn: Connection) -> None:
+        child = self.children[conn]
+        try:
+            message = receive(conn)
+        except (EOFError, OSError):
+            self._finish(child)
+            return
+        if "phase" in message:
+            if child.phase is None and child.process is not None:
+                child.deadline = time.monotonic() + child.timeout
+                child.rss_baseline_kb = _status_kb(child.pid, "VmRSS") or 0
+            child.phase = message["phase"]
+        elif "observation" in message:
+            child.observation = message["observation"]
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        for child in list(self.children.values()):
+            if child.kill_at is not None:
+                if now >= child.kill_at:
+                    _kill(child.pid, signal.SIGKILL)
+                continue
+            if now >= child.deadline and child.observation is None:
+                child.killed_for = "timeout"
+                _kill(child.pid, signal.SIGUSR1)  # faulthandler dumps every thread's stack
+                child.kill_at = now + GRACE_AFTER_DUMP_S
+            elif child.process is not None and self._over_memory(child):
+                child.killed_for = "memory"
+                _kill(child.pid, signal.SIGKILL)
+                child.kill_at = now
+
+    def _over_memory(self, child: Child) -> bool:
+        rss = _status_kb(child.pid, "VmRSS")
+        return rss is not None and child.phase is not None and rss - child.rss_baseline_kb > child.memory_mb * 1024
+
+    def _finish(self, child: Child) -> None:
+        status = _reap(child)
+        del self.children[child.results]
+        child.results.close()
+        tail = _tail(child.output)
+        with contextlib.suppress(OSError):
+            child.output.unlink()
+        observation = child.observation or _lost(child, status)
+        observation["output_tail"] = tail
+        observation.setdefault("phase", child.phase)
+        observation["duration_s"] = round(time.monotonic() - child.started, 4)
+        send(self.outbox, {"op": "done", "key": child.key, "observation": observation})
+
+    def _stop_all(self) -> None:
+        for child in list(self.children.values()):
+            _kill(child.pid, signal.SIGKILL)
+            _reap(child)
+
+
+def _lost(child: Child, status: int) -> dict[str, Any]:
+    """The observation of a child that ended without reporting one."""
+    if child.killed_for == "timeout":
+        return {"outcome": "timed_out", "phase": child.phase,
+                "reason": f"no result after {child.timeout:g} s (stacks dumped to output_tail)"}
+    if child.killed_for == "memory":
+        return {"outcome": "crashed", "phase": child.phase,
+                "reason": f"memory cap exceeded: resident memory grew by more than {child.memory_mb} MiB"}
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return {"outcome": "crashed", "phase": child.phase,
+                "reason": f"killed by {signal.Signals(number).name} (signal {number})"}
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return {"outcome": "crashed", "phase": child.phase,
+            "reason": f"exited with code {code} before reporting a result"}
+
+
+def _reap(child: Child) -> int:
+    if child.process is not None:
+        returncode = child.process.wait()
+        return (-returncode) & 0x7F if returncode < 0 else returncode << 8
+    try:
+        _, status = os.waitpid(child.pid, 0)
+    except ChildProcessError:
+        return 0
+    return status
+
+
+def _kill(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - OUTPUT_TAIL))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _address_space_kb() -> int:
+    return _status_kb("self", "VmSize") or 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="harness.execution.supervisor")
+    parser.add_argument("--inbox", type=int)
+    parser.add_argument("--outbox", type=int)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--isolation", choices=("auto", "fork", "spawn"), default="auto")
+    parser.add_argument("--child")
+    parser.add_argument("--results-fd", type=int)
+    parser.add_argument("--output-fd", type=int)
+    args = parser.parse_args(argv)
+    if args.child:
+        spawned_child_main(args.child, args.results_fd, args.output_fd, args.device)
+        return
+    serve(Connection(args.inbox, writable=False), Connection(args.outbox, readable=False),
+          args.jobs, args.device, args.isolation)
+
+
+def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolation: str) -> None:
+    from harness.execution import stack
+    from harness.execution.probes import describe_exception
+
+    started = time.monotonic()
+    try:
+        stack.import_stack()
+        device = stack.resolve_device(device)
+        if isolation == "auto":
+            isolation = "spawn" if device == "cuda" else "fork"
+        if isolation == "fork":
+            stack.warm_up()
+    except BaseException as exc:  # a stack that cannot import is a fact about this environment
+        send(outbox, {"op": "import_error", "error": describe_exception(exc)})
+        return
+    send(outbox, {"op": "ready", "env": {**stack.fingerprint(device), "isolation": isolation},
+                  "startup_s": round(time.monotonic() - started, 3)})
+    Supervisor(inbox, outbox, jobs, device, isolation).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""What a model family is: a config class, tiny sizes, heads by task and default adapter targets.
+
+A family module is data plus, where the architecture needs it, its own input builder; it must not
+import torch or transformers at import time (listing and validation stay instant).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import choices_hint
+from harness.registry import UnknownName
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.dsl.schema import InputsSpec, ModelSpec
+
+# (inputs spec, config, torch generator) -> batch of tensors on CPU
+InputBuilder = Callable[["InputsSpec", Any, "torch.Generator"], dict[str, "torch.Tensor"]]
+
+
+class Unsupported(Exception):
+    """The installed stack lacks something the harness itself needs: the variant is skipped."""
+
+
+@dataclass(frozen=True)
+class Task:
+    model_class: str
+    inputs: InputBuilder
+    peft_task_type: str | None = None
+    # The float input that `inputs.requires_grad` makes require grad ("inputs_embeds" is built
+    # from input_ids through the model's own embedding).
+    grad_input: str = "inputs_embeds"
+
+
+# Parameter-name patterns that place a parameter in a sub-model, for the gradient breakdown.
+DEFAULT_GROUPS: tuple[tuple[str, str], ...] = (
+    (r"vision|visual|image|pixel|patch_embed", "vision"),
+    (r"(^|\.)encoder\.", "encoder"),
+    (r"(^|\.)decoder\.", "decoder"),
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    config_class: str
+    tiny: Mapping[str, Any]
+    tasks: Mapping[str, Task]
+    targets: Mapping[str, list[str]]
+    feedforward: list[str] = field(default_factory=list)
+    groups: tuple[tuple[str, str], ...] = DEFAULT_GROUPS
+    default_group: str = "text"
+    # Builds the config when sub-configs need real objects (vision-language models).
+    make_config: Callable[[Any, dict[str, Any]], Any] | None = None
+
+    @property
+    def default_task(self) -> str:
+        return next(iter(self.tasks))
+
+    def check_task(self, task: str) -> str:
+        if task not in self.tasks:
+            raise UnknownName(f"unknown task '{task}' for family '{self.name}' ({choices_hint(task, self.tasks)})")
+        return task
+
+    def task(self, spec: ModelSpec) -> Task:
+        return self.tasks[self.check_task(spec.task or self.default_task)]
+
+    def group_of(self, parameter_name: str) -> str:
+        for pattern, group in self.groups:
+            if re.search(pattern, parameter_name):
+                return group
+        return self.default_group
+
+    def config(self, spec: ModelSpec) -> Any:
+        transformers = _transformers()
+        config_class = getattr(transformers, self.config_class, None)
+        if config_class is None:
+            raise Unsupported(
+                f"transformers {transformers.__version__} has no {self.config_class} (family '{self.name}')"
+            )
+        values = {**self.tiny, **spec.config}
+        if self.make_config is not None:
+            return self.make_config(transformers, values)
+        return config_class(**values)
+
+    def model_class(self, spec: ModelSpec) -> Any:
+        transformers = _transformers()
+        name = self.task(spec).model_class
+        model_class = getattr(transformers, name, None)
+        if model_class is None:
+            raise Unsupported(f"transformers {transformers.__version__} has no {name} (family '{self.name}')")
+        return model_class
+
+
+def _transformers() -> Any:
+    import transformers
+
+    return transformers
+
+
+def decoder_family(name: str, config_class: str, prefix: str, tiny: Mapping[str, Any], *,
+                   attention: list[str], mlp: list[str], feedforward: list[str] | None = None,
+                   classification: bool = True) -> Family:
+    """A decoder-only LM: causal-lm (and sequence classification) heads share one recipe."""
+    from harness.families import _inputs
+
+    tasks = {"causal-lm": Task(f"{prefix}ForCausalLM", _inputs.causal_lm, "CAUSAL_LM")}
+    if classification:
+        tasks["seq-cls"] = Task(f"{prefix}ForSequenceClassification", _inputs.classification, "SEQ_CLS")
+    return Family(
+        name=name,
+        config_class=config_class,
+        tiny=tiny,
+        tasks=tasks,
+        targets={"attention": attention, "mlp": mlp, "all": [*attention, *mlp]},
+        feedforward=feedforward or mlp[-1:],
+    )
+
+
+# Sizes shared by the decoder families: small enough for ~ms steps, big enough for every
+# method (GQA needs heads > kv heads) and for bitsandbytes, whose 4-bit blocks are 64 wide:
+# narrower layers take code paths no real model takes.
+TINY_DECODER = {
+    "vocab_size": 128,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 64,
+    "pad_token_id": 0,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "tie_word_embeddings": False,
+}

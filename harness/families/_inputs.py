@@ -1,0 +1,69 @@
+"""Synthetic, seeded batches for each kind of head.
+
+torch is imported inside the builders: family modules reference them at import time, and listing
+or validating scenarios must not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.dsl.schema import InputsSpec
+
+FIRST_ORDINARY_TOKEN = 3  # ids 0-2 are pad/bos/eos in the tiny configs
+
+
+def token_ids(spec: InputsSpec, config: Any, generator: torch.Generator) -> torch.Tensor:
+    import torch
+
+    if spec.token_ids is not None:
+        return torch.tensor(spec.token_ids, dtype=torch.long)
+    vocab = getattr(config, "vocab_size", None) or config.get_text_config().vocab_size
+    shape = (spec.batch_size, spec.seq_len)
+    return torch.randint(FIRST_ORDINARY_TOKEN, vocab, shape, generator=generator)
+
+
+def causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    import torch
+
+    ids = token_ids(spec, config, generator)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if spec.labels:
+        batch["labels"] = ids.clone()
+    return batch
+
+
+def classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    import torch
+
+    ids = token_ids(spec, config, generator)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if spec.labels:
+        num_labels = getattr(config, "num_labels", 2)
+        batch["labels"] = torch.randint(0, num_labels, (ids.shape[0],), generator=generator)
+    return batch
+
+
+def token_classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    import torch
+
+    ids = token_ids(spec, config, generator)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if spec.labels:
+        batch["labels"] = torch.randint(0, getattr(config, "num_labels", 2), ids.shape, generator=generator)
+    return batch
+
+
+def seq2seq(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    import torch
+
+    ids = token_ids(spec, config, generator)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if spec.labels:
+        batch["labels"] = torch.randint(FIRST_ORDINARY_TOKEN, config.vocab_size, ids.shape, generator=generator)
+    else:
+        batch["decoder_input_ids"] = ids.clone()
+    return batch

@@ -1,0 +1,12 @@
+"""Quantization backends: how a saved tiny model is reloaded through ``from_pretrained``."""
+
+from harness.registry import Registry
+
+BACKENDS: Registry = Registry(
+    "quantization backend",
+    {
+        "none": "harness.quantization.none:BACKEND",
+        "bnb-4bit": "harness.quantization.bnb:BNB_4BIT",
+        "bnb-8bit": "harness.quantization.bnb:BNB_8BIT",
+    },
+)

@@ -1,0 +1,75 @@
+"""`-k` expressions, as in pytest: substrings joined by and/or/not, with parentheses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from harness.errors import InputError
+
+_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+Matcher = Callable[[str], bool]
+
+
+def compile_expression(expression: str) -> Matcher:
+    """A predicate over a searchable text (the variant id, tags, family, ...)."""
+    tokens = _TOKEN.findall(expression)
+    if not tokens:
+        return lambda text: True
+    parser = _Parser(tokens, expression)
+    matcher = parser.expression()
+    if parser.position != len(tokens):
+        raise InputError(f"-k: unexpected '{tokens[parser.position]}' in {expression!r}")
+    return matcher
+
+
+class _Parser:
+    def __init__(self, tokens: list[str], source: str):
+        self.tokens = tokens
+        self.source = source
+        self.position = 0
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _take(self) -> str:
+        token = self._peek()
+        if token is None:
+            raise InputError(f"-k: expression {self.source!r} ends too early")
+        self.position += 1
+        return token
+
+    def expression(self) -> Matcher:
+        left = self.conjunction()
+        while self._peek() == "or":
+            self._take()
+            right = self.conjunction()
+            left = (lambda a, b: lambda text: a(text) or b(text))(left, right)
+        return left
+
+    def conjunction(self) -> Matcher:
+        left = self.negation()
+        while self._peek() == "and":
+            self._take()
+            right = self.negation()
+            left = (lambda a, b: lambda text: a(text) and b(text))(left, right)
+        return left
+
+    def negation(self) -> Matcher:
+        if self._peek() == "not":
+            self._take()
+            inner = self.negation()
+            return lambda text: not inner(text)
+        return self.atom()
+
+    def atom(self) -> Matcher:
+        token = self._take()
+        if token == "(":
+            inner = self.expression()
+            if self._take() != ")":
+                raise InputError(f"-k: missing ')' in {self.source!r}")
+            return inner
+        if token in (")", "and", "or"):
+            raise InputError(f"-k: unexpected '{token}' in {self.source!r}")
+        needle = token.lower()
+        return lambda text: needle in text

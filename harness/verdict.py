@@ -1,0 +1,89 @@
+"""Judging what happened against what the scenario expects and what published pages claim."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from harness.dsl.conditions import Context, holds
+from harness.dsl.schema import Expectation, OutcomePattern, Scenario
+from harness.record import ClaimVerdict, Verdict
+
+DEFAULT_EXPECTATION = Expectation(outcome="passed")
+
+
+def summarize(observed: dict[str, Any]) -> str:
+    """One line: 'failed at attach: TypeError: ...', 'silent: no-grad:encoder', 'passed'."""
+    outcome = observed["outcome"]
+    error = observed.get("error")
+    if outcome == "passed":
+        return "passed"
+    if error:
+        return f"{outcome} at {observed.get('phase')}: {error['type']}: {error['message'].splitlines()[0][:300]}"
+    reason = observed.get("reason")
+    return f"{outcome} at {observed.get('phase')}" + (f": {reason}" if reason else "")
+
+
+def mismatches(pattern: OutcomePattern, observed: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(held, failed): a description of each constraint of ``pattern`` that held or failed."""
+    held, failed = [], []
+    error = observed.get("error") or {}
+
+    def judge(name: str, wanted: Any, ok: bool, actual: Any) -> None:
+        if wanted is None:
+            return
+        (held if ok else failed).append(f"{name} {wanted!r}" if ok else f"{name}: expected {wanted!r}, got {actual!r}")
+
+    judge("outcome", pattern.outcome, observed["outcome"] == pattern.outcome, observed["outcome"])
+    judge("phase", pattern.phase, observed.get("phase") == pattern.phase, observed.get("phase"))
+    error_types = _error_types(error)
+    judge("error", pattern.error, pattern.error in error_types, error.get("type"))
+    messages = "\n".join([error.get("message", ""), *(c["message"] for c in error.get("causes", []))])
+    judge("message", pattern.message, _search(pattern.message, messages), messages[:200] or None)
+    warnings = "\n".join(w["message"] for w in observed.get("warnings", []))
+    judge("warning", pattern.warning, _search(pattern.warning, warnings), f"{len(observed.get('warnings', []))} warnings")
+    logs = "\n".join(r["message"] for r in observed.get("logs", []))
+    judge("log", pattern.log, _search(pattern.log, logs), f"{len(observed.get('logs', []))} log records")
+    checks = "; ".join(observed.get("checks", {}).get("failed", []))
+    judge("check", pattern.check, _search(pattern.check, checks), checks or None)
+    judge("reason", pattern.reason, _search(pattern.reason, observed.get("reason") or ""), observed.get("reason"))
+    return held, failed
+
+
+def _error_types(error: dict[str, Any]) -> set[str]:
+    names = set(error.get("bases", []))
+    for qualified in [error.get("type", ""), *(c["type"] for c in error.get("causes", []))]:
+        if qualified:
+            names.add(qualified)
+            names.add(qualified.rsplit(".", 1)[-1])
+    return names
+
+
+def _search(pattern: str | None, text: str) -> bool:
+    return pattern is not None and re.search(pattern, text, re.MULTILINE) is not None
+
+
+def expectation(scenario: Scenario, observed: dict[str, Any], context: Context) -> Verdict:
+    entry = next((e for e in scenario.expect if holds(e.when, context)), DEFAULT_EXPECTATION)
+    _, failed = mismatches(entry, observed)
+    return Verdict(
+        verdict="unexpected" if failed else "as_expected",
+        expected=entry.model_dump(exclude_none=True, exclude_defaults=False, exclude={"when"} if not entry.when else set()),
+        mismatches=failed,
+    )
+
+
+def claims(scenario: Scenario, observed: dict[str, Any], context: Context) -> list[ClaimVerdict]:
+    verdicts = []
+    for claim in scenario.claim:
+        if not holds(claim.when, context):
+            continue
+        held, failed = mismatches(claim, observed)
+        outcome_held = observed["outcome"] == claim.outcome
+        verdict = "confirmed" if not failed else ("partly" if outcome_held else "refuted")
+        verdicts.append(ClaimVerdict(
+            source=claim.source, role=claim.role, says=claim.says, verdict=verdict,
+            claimed=claim.model_dump(exclude_none=True, exclude={"source", "role", "says", "when"}),
+            held=held, failed=failed, actual=summarize(observed),
+        ))
+    return verdicts

@@ -28,8 +28,14 @@ RUNS_DIR = Path("reports") / "runs"
 
 def searchable(variant: Variant) -> str:
     scenario = variant.scenario
-    words = [variant.id, variant.source, scenario.model.family, scenario.peft.method,
-             scenario.quantization.backend, *scenario.tags]
+    words = [
+        variant.id,
+        variant.source,
+        scenario.model.family,
+        scenario.peft.method,
+        scenario.quantization.backend,
+        *scenario.tags,
+    ]
     if scenario.checkpointing.enabled:
         words.append(scenario.checkpointing.via)
     return " ".join(words).lower()
@@ -63,16 +69,28 @@ def main() -> None:
 @click.option("-k", "keyword", help="only variants matching this expression (substrings, and/or/not)")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="variants at once")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="results file (JSON lines); default reports/runs/<run id>.jsonl")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="results file (JSON lines); default reports/runs/<run id>.jsonl",
+)
 @click.option("--resume", is_flag=True, help="append to --out, running only variants it has no record of")
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="seconds per variant (overrides scenarios)")
 @click.option("--memory-mb", type=click.IntRange(min=64), help="memory cap per variant (overrides scenarios)")
 @click.option("--isolation", type=click.Choice(["fork", "spawn"]), help="default: fork on CPU, spawn for CUDA")
 @click.option("--cell", help="matrix cell name stored in each record")
-def run_command(paths: tuple[str, ...], keyword: str | None, jobs: int, device: str, out: Path | None,
-                resume: bool, timeout: float | None, memory_mb: int | None, isolation: str | None,
-                cell: str | None) -> None:
+def run_command(
+    paths: tuple[str, ...],
+    keyword: str | None,
+    jobs: int,
+    device: str,
+    out: Path | None,
+    resume: bool,
+    timeout: float | None,
+    memory_mb: int | None,
+    isolation: str | None,
+    cell: str | None,
+) -> None:
     """Run scenarios (default: the catalog in ./scenarios) on the installed stack."""
     catalog, variants = select(paths, keyword)
     console.report_input_errors(catalog.errors)
@@ -86,8 +104,15 @@ def run_command(paths: tuple[str, ...], keyword: str | None, jobs: int, device: 
         raise InputError("no scenario variant to run" + (f" matches -k {keyword!r}" if keyword else ""))
     run_id = new_run_id()
     out = out or RUNS_DIR / f"{run_id}.jsonl"
-    options = RunOptions(out=out, device=device, jobs=jobs, isolation=isolation,
-                         limits=Limits(timeout, memory_mb), cell=cell, run_id=run_id)
+    options = RunOptions(
+        out=out,
+        device=device,
+        jobs=jobs,
+        isolation=isolation,
+        limits=Limits(timeout, memory_mb),
+        cell=cell,
+        run_id=run_id,
+    )
     with console.progress(len(variants)) as on_record:
         result = run(variants, options, on_record)
     console.summary(result.records)
@@ -131,29 +156,41 @@ def _print_table(variants: list[Variant]) -> None:
     for column in ("id", "expects (here)", "source", "description"):
         table.add_column(column, overflow="fold")
     for variant in variants:
-        table.add_row(escape(variant.id), escape(_expected_here(variant)), f"{variant.source}:{variant.line}",
-                      escape(variant.scenario.description))
+        table.add_row(
+            escape(variant.id),
+            escape(_expected_here(variant)),
+            f"{variant.source}:{variant.line}",
+            escape(variant.scenario.description),
+        )
     console.out.print(table)
 
 
 @main.command("show")
 @click.argument("variant_id")
 @click.argument("paths", nargs=-1)
-@click.option("--results", "results_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="results files to look in (default: every file under reports/)")
+@click.option(
+    "--results",
+    "results_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="results files to look in (default: every file under reports/)",
+)
 def show_command(variant_id: str, paths: tuple[str, ...], results_paths: tuple[Path, ...]) -> None:
     """Show a variant: its resolved scenario and its latest recorded result."""
     catalog, _ = select(paths, None)
     variant = catalog.by_id().get(variant_id)
     if variant is None:
         ids = sorted(catalog.by_id())
-        close = [i for i in ids if variant_id.split("[")[0] in i][:10]
-        raise InputError(f"no variant '{variant_id}'" + (f" (similar: {', '.join(close)})" if close else
-                                                          " (see `harness list --ids`)"))
+        close = [i for i in ids if variant_id.split("[", maxsplit=1)[0] in i][:10]
+        raise InputError(
+            f"no variant '{variant_id}'"
+            + (f" (similar: {', '.join(close)})" if close else " (see `harness list --ids`)")
+        )
     console.out.print(f"{variant.id}  {variant.source}:{variant.line}", markup=False)
     console.out.print(variant.scenario.description, markup=False)
-    console.out.print(yaml.safe_dump(variant.scenario.model_dump(mode="json", exclude_defaults=True),
-                                     sort_keys=False), markup=False)
+    console.out.print(
+        yaml.safe_dump(variant.scenario.model_dump(mode="json", exclude_defaults=True), sort_keys=False), markup=False
+    )
     files = list(results_paths) or sorted(Path("reports").rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     records = [r for r in read_results(files).records if r.id == variant_id]
     if not records:

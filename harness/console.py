@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,19 +17,27 @@ from harness.errors import InputError
 from harness.record import Record
 
 OUTCOME_STYLE = {
-    "passed": "green", "failed": "red", "crashed": "bold red", "timed_out": "magenta",
-    "skipped": "dim", "silent": "yellow", "unresolvable": "red", "install_error": "red",
+    "passed": "green",
+    "failed": "red",
+    "crashed": "bold red",
+    "timed_out": "magenta",
+    "skipped": "dim",
+    "silent": "yellow",
+    "unresolvable": "red",
+    "install_error": "red",
     "import_error": "red",
 }
 VERDICT_STYLE = {"confirmed": "green", "refuted": "red", "partly": "yellow"}
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+# Logs (CI, pipes) are read in wide viewers; rich's 80 columns would fold every table row.
+_LOG_WIDTH = 160
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else _LOG_WIDTH)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else _LOG_WIDTH)
 
 
 def report_input_errors(errors: list[InputError]) -> None:
     for error in errors:
-        err.print(f"[bold red]error:[/] {error.format()}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(error.format())}", highlight=False, soft_wrap=True)
 
 
 def _line(record: Record, index: int, total: int) -> str:
@@ -51,8 +60,13 @@ def progress(total: int) -> Iterator[Any]:
 
         yield log_line
         return
-    columns = (TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
+    columns = (
+        TextColumn("[bold]running"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     with Progress(*columns, console=out, transient=True) as bar:
         task = bar.add_task("", total=total)
         counts: Counter[str] = Counter()
@@ -61,8 +75,11 @@ def progress(total: int) -> Iterator[Any]:
             counts[record.outcome] += 1
             if not record.as_expected:
                 out.print(_line(record, sum(counts.values()), total))
-            bar.update(task, advance=1, description=" ".join(
-                f"[{OUTCOME_STYLE.get(k, 'white')}]{k} {v}[/]" for k, v in sorted(counts.items())))
+            bar.update(
+                task,
+                advance=1,
+                description=" ".join(f"[{OUTCOME_STYLE.get(k, 'white')}]{k} {v}[/]" for k, v in sorted(counts.items())),
+            )
 
         yield advance
 
@@ -91,8 +108,13 @@ def _signature_table(records: list[Record]) -> Table:
         table.add_column(column, overflow="fold")
     for (outcome, text), members in sorted(groups.items(), key=lambda kv: (kv[0][0] != "passed", kv[0])):
         unexpected = sum(not r.as_expected for r in members)
-        table.add_row(f"[{OUTCOME_STYLE.get(outcome, 'white')}]{outcome}[/]", str(len(members)),
-                      f"[bold red]{unexpected}[/]" if unexpected else "0", escape(text or "-"), escape(members[0].id))
+        table.add_row(
+            f"[{OUTCOME_STYLE.get(outcome, 'white')}]{outcome}[/]",
+            str(len(members)),
+            f"[bold red]{unexpected}[/]" if unexpected else "0",
+            escape(text or "-"),
+            escape(members[0].id),
+        )
     return table
 
 
@@ -104,8 +126,12 @@ def _claims_table(records: list[Record]) -> Table | None:
     for column in ("verdict", "variant", "the page says", "what happened"):
         table.add_column(column, overflow="fold")
     for record, claim in rows:
-        table.add_row(f"[{VERDICT_STYLE[claim.verdict]}]{claim.verdict}[/]", escape(record.id), escape(claim.says),
-                      escape(claim.actual))
+        table.add_row(
+            f"[{VERDICT_STYLE[claim.verdict]}]{claim.verdict}[/]",
+            escape(record.id),
+            escape(claim.says),
+            escape(claim.actual),
+        )
     return table
 
 

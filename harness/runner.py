@@ -49,8 +49,9 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def run(variants: list[Variant], options: RunOptions,
-        on_record: Callable[[Record], None] = lambda record: None) -> RunResult:
+def run(
+    variants: list[Variant], options: RunOptions, on_record: Callable[[Record], None] = lambda record: None
+) -> RunResult:
     result = RunResult(run_id=options.run_id or new_run_id())
     writer = ResultWriter(options.out)
     started = time.monotonic()
@@ -67,8 +68,9 @@ def _records(variants: list[Variant], options: RunOptions, result: RunResult) ->
     for variant in variants:
         if variant not in runnable:
             observation = {"outcome": "skipped", "reason": f"needs device {variant.scenario.device}"}
-            yield build_record(variant, observation, fingerprint(options.device, with_torch=False), options,
-                               result.run_id)
+            yield build_record(
+                variant, observation, fingerprint(options.device, with_torch=False), options, result.run_id
+            )
     if not runnable:
         return
     pool = WorkerPool(options.device, options.jobs, options.isolation)
@@ -88,11 +90,15 @@ def _records(variants: list[Variant], options: RunOptions, result: RunResult) ->
         pool.close()
 
 
-def build_record(variant: Variant, observation: dict[str, Any], env: dict[str, Any], options: RunOptions,
-                 run_id: str) -> Record:
+def build_record(
+    variant: Variant, observation: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str
+) -> Record:
     device = env.get("device", options.device)
-    context = Context(versions={p: env.get(p) for p in FINGERPRINT_PACKAGES if p in env} | {"python": env.get("python")},
-                      device=device, axes=variant.axes)
+    context = Context(
+        versions={p: env.get(p) for p in FINGERPRINT_PACKAGES if p in env} | {"python": env.get("python")},
+        device=device,
+        axes=variant.axes,
+    )
     error = observation.get("error")
     return Record(
         schema=SCHEMA,

@@ -44,7 +44,7 @@ class _Parser:
         while self._peek() == "or":
             self._take()
             right = self.conjunction()
-            left = (lambda a, b: lambda text: a(text) or b(text))(left, right)
+            left = _either(left, right)
         return left
 
     def conjunction(self) -> Matcher:
@@ -52,7 +52,7 @@ class _Parser:
         while self._peek() == "and":
             self._take()
             right = self.negation()
-            left = (lambda a, b: lambda text: a(text) and b(text))(left, right)
+            left = _both(left, right)
         return left
 
     def negation(self) -> Matcher:
@@ -73,3 +73,11 @@ class _Parser:
             raise InputError(f"-k: unexpected '{token}' in {self.source!r}")
         needle = token.lower()
         return lambda text: needle in text
+
+
+def _either(left: Matcher, right: Matcher) -> Matcher:
+    return lambda text: left(text) or right(text)
+
+
+def _both(left: Matcher, right: Matcher) -> Matcher:
+    return lambda text: left(text) and right(text)

@@ -41,12 +41,17 @@ def mismatches(pattern: OutcomePattern, observed: dict[str, Any]) -> tuple[list[
     messages = "\n".join([error.get("message", ""), *(c["message"] for c in error.get("causes", []))])
     judge("message", pattern.message, _search(pattern.message, messages), messages[:200] or None)
     warnings = "\n".join(w["message"] for w in observed.get("warnings", []))
-    judge("warning", pattern.warning, _search(pattern.warning, warnings), f"{len(observed.get('warnings', []))} warnings")
+    judge(
+        "warning", pattern.warning, _search(pattern.warning, warnings), f"{len(observed.get('warnings', []))} warnings"
+    )
     logs = "\n".join(r["message"] for r in observed.get("logs", []))
     judge("log", pattern.log, _search(pattern.log, logs), f"{len(observed.get('logs', []))} log records")
     checks = "; ".join(observed.get("checks", {}).get("failed", []))
     judge("check", pattern.check, _search(pattern.check, checks), checks or None)
     judge("reason", pattern.reason, _search(pattern.reason, observed.get("reason") or ""), observed.get("reason"))
+    effective = observed.get("effective", {})
+    for key, wanted in (pattern.effective or {}).items():
+        judge(f"effective.{key}", wanted, effective.get(key) == wanted, effective.get(key))
     return held, failed
 
 
@@ -68,7 +73,9 @@ def expectation(scenario: Scenario, observed: dict[str, Any], context: Context) 
     _, failed = mismatches(entry, observed)
     return Verdict(
         verdict="unexpected" if failed else "as_expected",
-        expected=entry.model_dump(exclude_none=True, exclude_defaults=False, exclude={"when"} if not entry.when else set()),
+        expected=entry.model_dump(
+            exclude_none=True, exclude_defaults=False, exclude={"when"} if not entry.when else set()
+        ),
         mismatches=failed,
     )
 
@@ -81,9 +88,16 @@ def claims(scenario: Scenario, observed: dict[str, Any], context: Context) -> li
         held, failed = mismatches(claim, observed)
         outcome_held = observed["outcome"] == claim.outcome
         verdict = "confirmed" if not failed else ("partly" if outcome_held else "refuted")
-        verdicts.append(ClaimVerdict(
-            source=claim.source, role=claim.role, says=claim.says, verdict=verdict,
-            claimed=claim.model_dump(exclude_none=True, exclude={"source", "role", "says", "when"}),
-            held=held, failed=failed, actual=summarize(observed),
-        ))
+        verdicts.append(
+            ClaimVerdict(
+                source=claim.source,
+                role=claim.role,
+                says=claim.says,
+                verdict=verdict,
+                claimed=claim.model_dump(exclude_none=True, exclude={"source", "role", "says", "when"}),
+                held=held,
+                failed=failed,
+                actual=summarize(observed),
+            )
+        )
     return verdicts

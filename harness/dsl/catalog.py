@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from harness.dsl import conditions
-from harness.dsl.schema import Expansion, Scenario, Scalar
+from harness.dsl.schema import Expansion, Scalar, Scenario
 from harness.dsl.yaml_source import Loc, Located, load_yaml
-from harness.errors import InputError
+from harness.errors import InputError, choices_hint
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXPANSION_KEYS = ("vary", "cases")
@@ -88,9 +88,13 @@ def load_catalog(paths: Iterable[str | Path]) -> Catalog:
         for variant in variants:
             if variant.id in first_seen:
                 other = first_seen[variant.id]
-                catalog.errors.append(InputError(
-                    f"duplicate scenario id '{variant.id}' (first defined at {other.source}:{other.line})",
-                    variant.source, variant.line))
+                catalog.errors.append(
+                    InputError(
+                        f"duplicate scenario id '{variant.id}' (first defined at {other.source}:{other.line})",
+                        variant.source,
+                        variant.line,
+                    )
+                )
                 continue
             first_seen[variant.id] = variant
             catalog.variants.append(variant)
@@ -114,12 +118,12 @@ def expand(located: Located) -> list[Variant]:
     source = str(located.file)
     variants, errors = [], []
     for label, overrides, axes in _combinations(axes_block):
-        resolved = _apply(copy.deepcopy(data), overrides)
-        resolved["id"] = f"{base_id}[{label}]" if label else base_id
         try:
+            resolved = _apply(copy.deepcopy(data), overrides, located)
+            resolved["id"] = f"{base_id}[{label}]" if label else base_id
             scenario = Scenario.model_validate(resolved)
         except ValidationError as exc:
-            errors.extend(_locate(exc, located, overrides))
+            errors.extend(_locate(exc, located, overrides, resolved))
             continue
         except InputError as exc:
             errors.append(exc.located(located.file, 1))
@@ -135,13 +139,12 @@ def _check_expansion(block: dict[str, Any], located: Located) -> None:
     try:
         Expansion.model_validate(block)
     except ValidationError as exc:
-        raise _locate(exc, located, {})[0] from None
+        raise _locate(exc, located, {}, block)[0] from None
     for path, values in block.get("vary", {}).items():
         if not values:
             raise InputError(f"vary axis '{path}' has no values", located.file, located.line_of(("vary", path)))
         if len({json.dumps(v) for v in values}) != len(values):
-            raise InputError(f"vary axis '{path}' repeats a value", located.file,
-                             located.line_of(("vary", path)))
+            raise InputError(f"vary axis '{path}' repeats a value", located.file, located.line_of(("vary", path)))
         if path.split(".", 1)[0] in ("id", *EXPANSION_KEYS):
             raise InputError(f"vary cannot change '{path}'", located.file, located.line_of(("vary", path)))
 
@@ -174,7 +177,7 @@ def _label(value: Scalar) -> str:
     return "none" if value is None else str(value)
 
 
-def _apply(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def _apply(data: dict[str, Any], overrides: dict[str, Any], located: Located) -> dict[str, Any]:
     for path, value in overrides.items():
         *parents, leaf = path.split(".")
         target = data
@@ -183,7 +186,8 @@ def _apply(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(child, dict):
                 child = target[key] = {} if child is None else child
             if not isinstance(child, dict):
-                raise InputError(f"cannot set '{path}': '{key}' is not a mapping")
+                line = _override_line(tuple(path.split(".")), located, overrides) or located.line_of((key,))
+                raise InputError(f"cannot set '{path}': '{key}' is not a mapping", located.file, line)
             target = child
         target[leaf] = copy.deepcopy(value)
     return data
@@ -194,19 +198,26 @@ def _condition_errors(scenario: Scenario, axes: dict[str, Any], located: Located
     for section in ("expect", "claim"):
         for index, entry in enumerate(getattr(scenario, section)):
             for key, message in conditions.problems(entry.when, axes):
-                line = located.line_of((section, index, "when", key)) if isinstance(
-                    located.data.get(section), list) else located.line_of((section, "when", key))
+                line = (
+                    located.line_of((section, index, "when", key))
+                    if isinstance(located.data.get(section), list)
+                    else located.line_of((section, "when", key))
+                )
                 found.append(InputError(f"{section}.when: {message}", located.file, line))
     return found
 
 
-def _locate(exc: ValidationError, located: Located, overrides: dict[str, Any]) -> list[InputError]:
-    """One InputError per offending YAML value; union members' complaints are merged."""
+def _locate(
+    exc: ValidationError, located: Located, overrides: dict[str, Any], document: dict[str, Any] | None = None
+) -> list[InputError]:
+    """One InputError per offending value (``document``: the variant, overrides applied)."""
     grouped: dict[Loc, list[dict[str, Any]]] = {}
     for error in exc.errors(include_url=False):
-        grouped.setdefault(_yaml_loc(tuple(error["loc"]), located.data), []).append(error)
+        loc = _yaml_loc(tuple(error["loc"]), located.data if document is None else document)
+        grouped.setdefault(loc, []).append(error)
     errors = []
-    for loc, group in grouped.items():
+    # A misspelt key also makes a required field "missing"; the misspelling is the error to show.
+    for loc, group in sorted(grouped.items(), key=lambda item: item[1][0]["type"] == "missing"):
         line = _override_line(loc, located, overrides) or located.line_of(loc)
         messages = list(dict.fromkeys(_message(error, loc) for error in group))
         errors.append(InputError(messages[0] if len(messages) == 1 else _merge(messages), located.file, line))
@@ -217,9 +228,9 @@ def _yaml_loc(loc: Loc, data: Any) -> Loc:
     """Keep the parts of pydantic's loc that index the document (drop union tags and the like)."""
     kept: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        if (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        ):
             data = data[part]
         elif data is not None and not isinstance(data, dict | list):
             break
@@ -258,8 +269,8 @@ def _message(error: dict[str, Any], loc: Loc) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
-        valid = ", ".join(sorted(parent.model_fields)) if parent else "see `harness schema`"
-        return f"unknown field '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'scenario'} (valid: {valid})"
+        hint = choices_hint(str(loc[-1]), parent.model_fields) if parent else "see `harness schema`"
+        return f"unknown field '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'scenario'} ({hint})"
     if kind == "missing":
         return f"missing required field '{where}'"
     message = error["msg"].removeprefix("Value error, ")
@@ -296,5 +307,4 @@ def _first_distinct(errors: list[InputError]) -> InputError:
     for error in errors:
         seen.setdefault((error.line, error.message), error)
     first, *rest = seen.values()
-    return InputError(first.message, first.file, first.line,
-                      [f"line {e.line}: {e.message}" for e in rest[:5]])
+    return InputError(first.message, first.file, first.line, [f"line {e.line}: {e.message}" for e in rest[:5]])

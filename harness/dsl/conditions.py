@@ -61,14 +61,23 @@ def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str
             continue
         if not isinstance(value, str):
             valid_axes = ", ".join(sorted(axes)) or "none: this scenario has no vary/cases"
-            found.append((key, f"'{key}' is not a vary axis (axes: {valid_axes}); as a package it needs a "
-                               f"version specifier string such as '<5' or '>=0.47', got {value!r}"))
+            found.append(
+                (
+                    key,
+                    f"'{key}' is not a vary axis (axes: {valid_axes}); as a package it needs a "
+                    f"version specifier string such as '<5' or '>=0.47', got {value!r}",
+                )
+            )
             continue
         try:
             SpecifierSet(value)
         except InvalidSpecifier:
-            found.append((key, f"invalid version specifier {value!r} for '{key}' "
-                               "(PEP 440, e.g. '<5', '>=0.47,<0.49', '==4.57.*')"))
+            found.append(
+                (
+                    key,
+                    f"invalid version specifier {value!r} for '{key}' (PEP 440, e.g. '<5', '>=0.47,<0.49', '==4.57.*')",
+                )
+            )
     return found
 
 

@@ -24,7 +24,15 @@ Outcome = Literal["passed", "failed", "crashed", "timed_out", "skipped", "silent
 OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
 
 Phase = Literal[
-    "build", "quantize", "prepare", "enable-checkpointing", "attach", "setup", "forward", "backward", "step",
+    "build",
+    "quantize",
+    "prepare",
+    "enable-checkpointing",
+    "attach",
+    "setup",
+    "forward",
+    "backward",
+    "step",
 ]
 PHASES: tuple[str, ...] = Phase.__args__  # type: ignore[attr-defined]
 
@@ -152,9 +160,7 @@ class InputsSpec(Strict):
     batch_size: int = Field(2, ge=1, le=64)
     seq_len: int = Field(8, ge=1, le=512)
     token_ids: list[list[int]] | None = Field(None, description="explicit input ids (batch x seq)")
-    requires_grad: bool = Field(
-        False, description="floating inputs (embeddings, audio features, pixels) require grad"
-    )
+    requires_grad: bool = Field(False, description="floating inputs (embeddings, audio features, pixels) require grad")
     labels: bool = True
 
 
@@ -166,9 +172,8 @@ class StepsSpec(Strict):
     optimizer: Literal["adamw", "sgd", "none"] = "adamw"
     lr: float = Field(1e-3, gt=0)
     repeat_forward: bool = Field(False, description="run the forward twice before one backward")
-    second_backward: Literal["none", "retain_graph", "no_retain_graph"] = Field(
-        "none", description="backward the first loss a second time, with or without retain_graph"
-    )
+    retain_graph: bool = Field(False, description="the first backward passes retain_graph=True")
+    second_backward: bool = Field(False, description="backward the first step's loss a second time")
     hook: Annotated[str | None, Field(pattern=HOOK_REF)] = Field(
         None, description="module:function replacing the training loop; see README"
     )
@@ -202,6 +207,9 @@ class OutcomePattern(Strict):
     log: str | None = Field(None, description="regex searched in captured log records")
     check: str | None = Field(None, description="regex over the failed correctness checks (silent outcomes)")
     reason: str | None = Field(None, description="regex over the skip/crash reason")
+    effective: dict[str, Any] | None = Field(
+        None, description="what must have taken effect, e.g. {use_reentrant: false, checkpointing: true}"
+    )
 
     _regexes = field_validator("message", "warning", "log", "check", "reason")(lambda cls, v: _regex(v))
 

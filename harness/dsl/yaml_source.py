@@ -42,8 +42,9 @@ def load_yaml(file: Path, text: str | None = None) -> Located:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read file: {exc}", file) from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         located = Located(None, file)
         located.data = _construct(loader, node, (), located.lines) if node is not None else None
@@ -53,24 +54,35 @@ def load_yaml(file: Path, text: str | None = None) -> Located:
         line = mark.line + 1 if mark else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise InputError(f"YAML syntax error: {problem}", file, line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"YAML error: character {exc.character!r} is not allowed in YAML", file, line) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", file) from None
+        raise InputError(f"YAML error: {exc}", file, 1) from None
     except InputError as exc:
         raise exc.located(file, None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in PLAIN_COLLECTION_TAGS:
+        # Scalars go through SafeLoader, which refuses unknown tags; collections are walked here.
+        raise InputError(
+            f"unsupported YAML tag '{node.tag}' (scenario files are plain data)", None, node.start_mark.line + 1
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves '<<' merge keys like SafeLoader does
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
-                raise InputError(f"mapping keys must be plain scalars, got {key!r}", None,
-                                 key_node.start_mark.line + 1)
+                raise InputError(f"mapping keys must be plain scalars, got {key!r}", None, key_node.start_mark.line + 1)
             if key in result:
                 raise InputError(f"duplicate key '{key}'", None, key_node.start_mark.line + 1)
             child = (*loc, key)

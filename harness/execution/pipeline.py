@@ -135,6 +135,7 @@ class Pipeline:
             **self.path.prepare_kwargs(self.scenario.checkpointing),
             **spec.prepare_kwargs,
         }
+        self.effective["prepare"] = {"function": spec.prepare, "kwargs": kwargs}
         prepared = prepare(model, **kwargs)
         return model if prepared is None else prepared
 
@@ -165,16 +166,20 @@ class Pipeline:
             getattr(model, "enable_input_require_grads" if require_grads else "disable_input_require_grads")()
         trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         frozen = [p for p in model.parameters() if not p.requires_grad]
-        self.effective.update({
-            "checkpointing": any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules()),
-            "input_require_grads_hook": any(
-                getattr(m, "_require_grads_hook", None) is not None for m in model.modules()),
-            "trainable_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for _, p in trainable)),
-            "frozen_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for p in frozen)),
-            "quantized_layers": dict(Counter(
-                type(m).__name__ for m in model.modules() if type(m).__module__.startswith("bitsandbytes"))),
-            "model_type": type(model).__name__,
-        })
+        self.effective.update(
+            {
+                "checkpointing": any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules()),
+                "input_require_grads_hook": any(
+                    getattr(m, "_require_grads_hook", None) is not None for m in model.modules()
+                ),
+                "trainable_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for _, p in trainable)),
+                "frozen_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for p in frozen)),
+                "quantized_layers": dict(
+                    Counter(type(m).__name__ for m in model.modules() if type(m).__module__.startswith("bitsandbytes"))
+                ),
+                "model_type": type(model).__name__,
+            }
+        )
         self.checks["total_elements"] = sum(p.numel() for p in model.parameters())
         self.probe = GradientProbe(trainable, self.family.group_of)
 
@@ -187,8 +192,7 @@ class Pipeline:
                 custom = load_hook(self.scenario.steps.hook, self.source_dir)
                 custom(model, batch, training.HookContext(self.scenario, self.device, self.clock.enter))
             elif self.scenario.runner == "trainer":
-                training.with_trainer(model, batch, self.scenario, self.path, self.device, self._tmp.name,
-                                      self.clock)
+                training.with_trainer(model, batch, self.scenario, self.path, self.device, self._tmp.name, self.clock)
             else:
                 training.manual_loop(model, batch, self.scenario, self.clock, self.device)
         finally:
@@ -221,8 +225,9 @@ class Pipeline:
         return float(loss.float().item())
 
 
-def run_variant(scenario: Scenario, device: str, on_phase: Callable[[str], None],
-                source_dir: Path | None = None) -> dict[str, Any]:
+def run_variant(
+    scenario: Scenario, device: str, on_phase: Callable[[str], None], source_dir: Path | None = None
+) -> dict[str, Any]:
     """Run a variant and return its observation; never raises for a failure of the variant."""
     clock = PhaseClock(on_phase)
     capture = Capture()
@@ -319,7 +324,7 @@ def dtype_keyword() -> str:
 def import_from(module: str, name: str) -> Any:
     """`from module import name`, failing exactly as that statement does in user code."""
     namespace: dict[str, Any] = {}
-    exec(f"from {module} import {name}", namespace)  # noqa: S102 - names come from a Literal
+    exec(f"from {module} import {name}", namespace)
     return namespace[name]
 
 
@@ -334,4 +339,3 @@ def load_hook(reference: str, source_dir: Path | None) -> Callable[..., Any]:
     else:
         module = importlib.import_module(module_name.removesuffix(".py"))
     return getattr(module, function)
-

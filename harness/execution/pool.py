@@ -48,8 +48,7 @@ class Limits:
 
 
 class WorkerPool:
-    def __init__(self, device: str = "cpu", jobs: int = 1, isolation: str | None = None,
-                 python: str = sys.executable):
+    def __init__(self, device: str = "cpu", jobs: int = 1, isolation: str | None = None, python: str = sys.executable):
         self.device = device
         self.jobs = max(1, jobs)
         # "auto": the supervisor decides once it knows the device (fork on CPU, spawn for CUDA)
@@ -59,7 +58,7 @@ class WorkerPool:
         self.startup_s = 0.0
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the pool
 
     def __enter__(self) -> WorkerPool:
         self.start()
@@ -72,11 +71,26 @@ class WorkerPool:
         to_server_read, to_server_write = os.pipe()
         from_server_read, from_server_write = os.pipe()
         self._process = subprocess.Popen(
-            [self.python, "-m", "harness.execution.supervisor", "--inbox", str(to_server_read),
-             "--outbox", str(from_server_write), "--jobs", str(self.jobs), "--device", self.device,
-             "--isolation", self.isolation],
-            pass_fds=(to_server_read, from_server_write), stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                self.python,
+                "-m",
+                "harness.execution.supervisor",
+                "--inbox",
+                str(to_server_read),
+                "--outbox",
+                str(from_server_write),
+                "--jobs",
+                str(self.jobs),
+                "--device",
+                self.device,
+                "--isolation",
+                self.isolation,
+            ],
+            pass_fds=(to_server_read, from_server_write),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, **QUIET_ENVIRONMENT},
         )
         os.close(to_server_read)
@@ -117,11 +131,16 @@ class WorkerPool:
         send(self._inbox, {"op": "preload", "families": families, "trainer": trainer})
 
     def _submit(self, key: int, variant: Variant, limits: Limits) -> None:
-        send(self._inbox, {
-            "op": "run", "key": key, "variant": variant.to_json(),
-            "timeout": limits.timeout or variant.scenario.timeout,
-            "memory_mb": limits.memory_mb or variant.scenario.memory_mb,
-        })
+        send(
+            self._inbox,
+            {
+                "op": "run",
+                "key": key,
+                "variant": variant.to_json(),
+                "timeout": limits.timeout or variant.scenario.timeout,
+                "memory_mb": limits.memory_mb or variant.scenario.memory_mb,
+            },
+        )
 
     def _receive(self, timeout: float | None) -> dict[str, Any]:
         while True:
@@ -169,6 +188,10 @@ def supervisor_lost(reason: str, log: str) -> dict[str, Any]:
 
 
 def import_failed(error: StackImportError) -> dict[str, Any]:
-    return {"outcome": "import_error", "phase": None, "error": error.error, "output_tail": error.output,
-            "reason": f"the stack does not import: {error}"}
-
+    return {
+        "outcome": "import_error",
+        "phase": None,
+        "error": error.error,
+        "output_tail": error.output,
+        "reason": f"the stack does not import: {error}",
+    }

@@ -77,8 +77,11 @@ class Capture:
                     logger.removeHandler(handler)
                     logger.setLevel(level)
                 self.warnings.extend(
-                    {"category": w.category.__name__, "message": _clip(str(w.message)),
-                     "source": f"{short_path(w.filename)}:{w.lineno}"}
+                    {
+                        "category": w.category.__name__,
+                        "message": _clip(str(w.message)),
+                        "source": f"{short_path(w.filename)}:{w.lineno}",
+                    }
                     for w in caught
                 )
 
@@ -86,7 +89,8 @@ class Capture:
         """(warnings, logs): WARNING-level log records count as warnings; both deduplicated."""
         log_warnings = [
             {"category": f"log:{r['logger']}", "message": r["message"], "source": r["logger"]}
-            for r in self.logs if r["level"] == "WARNING"
+            for r in self.logs
+            if r["level"] == "WARNING"
         ]
         other_logs = [r for r in self.logs if r["level"] != "WARNING"]
         return _dedupe(self.warnings + log_warnings), _dedupe(other_logs)
@@ -156,6 +160,7 @@ def checkpoint_calls(counts: dict[str, int], counting: Callable[[], bool]) -> It
     original_generator = getattr(ckpt, "_checkpoint_without_reentrant_generator", None)
 
     if original_function is not None:
+
         class CountingCheckpointFunction(original_function):  # type: ignore[misc, valid-type]
             @staticmethod
             def forward(ctx: Any, *args: Any) -> Any:
@@ -165,6 +170,7 @@ def checkpoint_calls(counts: dict[str, int], counting: Callable[[], bool]) -> It
 
         ckpt.CheckpointFunction = CountingCheckpointFunction
     if original_generator is not None:
+
         def counting_generator(*args: Any, **kwargs: Any) -> Any:
             if counting():
                 counts["non_reentrant"] += 1
@@ -195,8 +201,9 @@ class GradientProbe:
             if self.first_backward_done or grad is None:
                 return
             entry = self.seen.setdefault(name, {"nonzero": False, "finite": True})
-            entry["nonzero"] |= bool(grad.detach().abs().sum().item() > 0)
+            entry["nonzero"] |= bool((grad.detach() != 0).any().item())  # NaN counts as non-zero
             entry["finite"] &= bool(grad.detach().float().isfinite().all().item())
+
         return record
 
     def close(self) -> None:
@@ -244,8 +251,7 @@ def describe_exception(exc: BaseException) -> dict[str, Any]:
         "message": _clip(str(exc)),
         "causes": causes,
         "traceback": [
-            {"file": short_path(f.filename), "line": f.lineno, "function": f.name, "code": f.line or ""}
-            for f in frames
+            {"file": short_path(f.filename), "line": f.lineno, "function": f.name, "code": f.line or ""} for f in frames
         ],
     }
 

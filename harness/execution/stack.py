@@ -6,15 +6,24 @@ child (measured here), so everything is pinned to one thread *before* the first 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
 from importlib import metadata
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 FINGERPRINT_PACKAGES = (
-    "torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "safetensors", "numpy",
+    "torch",
+    "transformers",
+    "peft",
+    "bitsandbytes",
+    "accelerate",
+    "trl",
+    "safetensors",
+    "numpy",
 )
 # Kept quiet in workers: the progress bars go to stderr and mean nothing in a record.
 QUIET_ENVIRONMENT = {
@@ -33,27 +42,24 @@ def import_stack() -> None:
     import torch
 
     torch.set_num_threads(1)
-    if hasattr(torch, "set_num_interop_threads"):
-        try:
-            torch.set_num_interop_threads(1)
-        except RuntimeError:  # already set by an earlier import
-            pass
+    # RuntimeError: interop threads were already set by an earlier import
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
     import peft  # noqa: F401
     import transformers
 
     transformers.utils.logging.disable_progress_bar()
+    # An unusable bitsandbytes is a fact about the quantized variants only: they record it.
     if find_spec("bitsandbytes") is not None:
-        try:
+        with contextlib.suppress(Exception):
             import bitsandbytes  # noqa: F401
-        except Exception:  # an unusable bitsandbytes is a fact about quantized variants only
-            pass
 
 
 def preload(families: list[str], trainer: bool) -> None:
     """Resolve the lazy transformers classes the coming variants use, once, before forking."""
-    from harness.families import FAMILIES
-
     import transformers
+
+    from harness.families import FAMILIES
 
     for name in families:
         family = FAMILIES[name]
@@ -69,9 +75,14 @@ def warm_up() -> None:
     from harness.dsl.schema import Scenario
     from harness.execution.pipeline import run_variant
 
-    scenario = Scenario.model_validate({
-        "id": "warm-up", "description": "warm-up", "model": {"family": "llama"}, "timeout": 60,
-    })
+    scenario = Scenario.model_validate(
+        {
+            "id": "warm-up",
+            "description": "warm-up",
+            "model": {"family": "llama"},
+            "timeout": 60,
+        }
+    )
     run_variant(scenario, "cpu", lambda phase: None)
 
 
@@ -124,7 +135,7 @@ def _torch_details(device: str) -> dict[str, Any]:
 
 def _cpu_name() -> str:
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
+        with Path("/proc/cpuinfo").open(encoding="utf-8") as info:
             for line in info:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()

@@ -58,7 +58,9 @@ def run_child(task: dict[str, Any], results: Connection, device: str, memory_cap
     _reset_peak_rss()
     variant = Variant.from_json(task["variant"])
     observation = run_variant(
-        variant.scenario, device, lambda phase: send(results, {"phase": phase}),
+        variant.scenario,
+        device,
+        lambda phase: send(results, {"phase": phase}),
         source_dir=Path(variant.source).parent,
     )
     observation["peak_rss_mb"] = _peak_rss_mb()
@@ -82,13 +84,13 @@ def _die_with_parent() -> None:
 
 
 def _reset_peak_rss() -> None:
-    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+    with contextlib.suppress(OSError), Path("/proc/self/clear_refs").open("w") as refs:
         refs.write("5")
 
 
 def _status_kb(pid: int | str, field_name: str) -> int | None:
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
             for line in status:
                 if line.startswith(field_name + ":"):
                     return int(line.split()[1])
@@ -231,9 +233,21 @@ class Supervisor:
         with os.fdopen(task_fd, "w") as handle:
             json.dump(task, handle)
         process = subprocess.Popen(
-            [sys.executable, "-m", "harness.execution.supervisor", "--child", task_file,
-             "--results-fd", str(write_fd), "--output-fd", str(output_fd), "--device", self.device],
-            pass_fds=(write_fd, output_fd), stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "harness.execution.supervisor",
+                "--child",
+                task_file,
+                "--results-fd",
+                str(write_fd),
+                "--output-fd",
+                str(output_fd),
+                "--device",
+                self.device,
+            ],
+            pass_fds=(write_fd, output_fd),
+            stdin=subprocess.DEVNULL,
         )
         os.close(write_fd)
         os.close(output_fd)
@@ -244,8 +258,12 @@ class Supervisor:
 
     def _child(self, task: dict[str, Any], pid: int, read_fd: int, output: str | Path) -> Child:
         child = Child(
-            key=task["key"], pid=pid, results=Connection(read_fd, writable=False), output=Path(output),
-            timeout=task["timeout"], memory_mb=task["memory_mb"],
+            key=task["key"],
+            pid=pid,
+            results=Connection(read_fd, writable=False),
+            output=Path(output),
+            timeout=task["timeout"],
+            memory_mb=task["memory_mb"],
             deadline=time.monotonic() + task["timeout"],
         )
         send(self.outbox, {"op": "started", "key": child.key, "pid": pid})
@@ -308,18 +326,26 @@ class Supervisor:
 def _lost(child: Child, status: int) -> dict[str, Any]:
     """The observation of a child that ended without reporting one."""
     if child.killed_for == "timeout":
-        return {"outcome": "timed_out", "phase": child.phase,
-                "reason": f"no result after {child.timeout:g} s (stacks dumped to output_tail)"}
+        return {
+            "outcome": "timed_out",
+            "phase": child.phase,
+            "reason": f"no result after {child.timeout:g} s (stacks dumped to output_tail)",
+        }
     if child.killed_for == "memory":
-        return {"outcome": "crashed", "phase": child.phase,
-                "reason": f"memory cap exceeded: resident memory grew by more than {child.memory_mb} MiB"}
+        return {
+            "outcome": "crashed",
+            "phase": child.phase,
+            "reason": f"memory cap exceeded: resident memory grew by more than {child.memory_mb} MiB",
+        }
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        return {"outcome": "crashed", "phase": child.phase,
-                "reason": f"killed by {signal.Signals(number).name} (signal {number})"}
+        return {
+            "outcome": "crashed",
+            "phase": child.phase,
+            "reason": f"killed by {signal.Signals(number).name} (signal {number})",
+        }
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
-    return {"outcome": "crashed", "phase": child.phase,
-            "reason": f"exited with code {code} before reporting a result"}
+    return {"outcome": "crashed", "phase": child.phase, "reason": f"exited with code {code} before reporting a result"}
 
 
 def _reap(child: Child) -> int:
@@ -366,8 +392,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         spawned_child_main(args.child, args.results_fd, args.output_fd, args.device)
         return
-    serve(Connection(args.inbox, writable=False), Connection(args.outbox, readable=False),
-          args.jobs, args.device, args.isolation)
+    serve(
+        Connection(args.inbox, writable=False),
+        Connection(args.outbox, readable=False),
+        args.jobs,
+        args.device,
+        args.isolation,
+    )
 
 
 def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolation: str) -> None:
@@ -385,8 +416,14 @@ def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolati
     except BaseException as exc:  # a stack that cannot import is a fact about this environment
         send(outbox, {"op": "import_error", "error": describe_exception(exc)})
         return
-    send(outbox, {"op": "ready", "env": {**stack.fingerprint(device), "isolation": isolation},
-                  "startup_s": round(time.monotonic() - started, 3)})
+    send(
+        outbox,
+        {
+            "op": "ready",
+            "env": {**stack.fingerprint(device), "isolation": isolation},
+            "startup_s": round(time.monotonic() - started, 3),
+        },
+    )
     Supervisor(inbox, outbox, jobs, device, isolation).serve()
 
 

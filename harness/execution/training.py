@@ -27,14 +27,14 @@ class HookContext:
 
 
 def to_device(batch: dict[str, Any], device: Any, float_dtype: Any = None) -> dict[str, Any]:
-    moved = {}
-    for key, value in batch.items():
-        if hasattr(value, "to"):
-            value = value.to(device)
-            if float_dtype is not None and value.is_floating_point():
-                value = value.to(float_dtype)
-        moved[key] = value
-    return moved
+    return {key: _move(value, device, float_dtype) for key, value in batch.items()}
+
+
+def _move(value: Any, device: Any, float_dtype: Any) -> Any:
+    if not hasattr(value, "to"):
+        return value
+    moved = value.to(device)
+    return moved.to(float_dtype) if float_dtype is not None and moved.is_floating_point() else moved
 
 
 def grad_inputs(model: Any, batch: dict[str, Any], task: Task, spec: InputsSpec) -> dict[str, Any]:
@@ -154,9 +154,8 @@ def manual_loop(model: Any, batch: dict[str, Any], scenario: Scenario, clock: Ph
                 loss = loss + loss_of(model(**batch))
         clock.enter("backward")
         scaled = scaler.scale(loss) if scaler is not None else loss
-        first = step == 0 and steps.second_backward != "none"
-        scaled.backward(retain_graph=first and steps.second_backward == "retain_graph")
-        if first:
+        scaled.backward(retain_graph=steps.retain_graph)
+        if step == 0 and steps.second_backward:
             scaled.backward()
         if optimizer is not None:
             clock.enter("step")
@@ -168,8 +167,15 @@ def manual_loop(model: Any, batch: dict[str, Any], scenario: Scenario, clock: Ph
             optimizer.zero_grad(set_to_none=True)
 
 
-def with_trainer(model: Any, batch: dict[str, Any], scenario: Scenario, path: CheckpointingPath,
-                 device: str, workdir: str, clock: PhaseClock) -> None:
+def with_trainer(
+    model: Any,
+    batch: dict[str, Any],
+    scenario: Scenario,
+    path: CheckpointingPath,
+    device: str,
+    workdir: str,
+    clock: PhaseClock,
+) -> None:
     from transformers import Trainer, TrainingArguments
 
     clock.enter("setup")
@@ -180,8 +186,7 @@ def with_trainer(model: Any, batch: dict[str, Any], scenario: Scenario, path: Ch
         **path.training_arguments(scenario.checkpointing, fields),
     }
     rows = [{key: value[i] for key, value in batch.items()} for i in range(scenario.inputs.batch_size)]
-    trainer = Trainer(model=model, args=TrainingArguments(**arguments), train_dataset=rows,
-                      data_collator=_stack_rows)
+    trainer = Trainer(model=model, args=TrainingArguments(**arguments), train_dataset=rows, data_collator=_stack_rows)
     trainer.train()
 
 

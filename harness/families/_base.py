@@ -44,6 +44,13 @@ DEFAULT_GROUPS: tuple[tuple[str, str], ...] = (
     (r"(^|\.)decoder\.", "decoder"),
 )
 
+# Encoder-only classifiers: the classification head (always trainable under peft's
+# modules_to_save) apart from the encoder body whose adapters it feeds.
+ENCODER_CLASSIFIER_GROUPS: tuple[tuple[str, str], ...] = (
+    (r"(^|\.)(classifier|pooler)\.", "head"),
+    (r"(^|\.)encoder\.", "encoder"),
+)
+
 
 @dataclass(frozen=True)
 class Family:
@@ -64,7 +71,8 @@ class Family:
 
     def check_task(self, task: str) -> str:
         if task not in self.tasks:
-            raise UnknownName(f"unknown task '{task}' for family '{self.name}' ({choices_hint(task, self.tasks)})")
+            hint = choices_hint(task, self.tasks)
+            raise UnknownName(f"unknown task '{task}' for family '{self.name}' ({hint})")
         return task
 
     def task(self, spec: ModelSpec) -> Task:
@@ -103,9 +111,17 @@ def _transformers() -> Any:
     return transformers
 
 
-def decoder_family(name: str, config_class: str, prefix: str, tiny: Mapping[str, Any], *,
-                   attention: list[str], mlp: list[str], feedforward: list[str] | None = None,
-                   classification: bool = True) -> Family:
+def decoder_family(
+    name: str,
+    config_class: str,
+    prefix: str,
+    tiny: Mapping[str, Any],
+    *,
+    attention: list[str],
+    mlp: list[str],
+    feedforward: list[str] | None = None,
+    classification: bool = True,
+) -> Family:
     """A decoder-only LM: causal-lm (and sequence classification) heads share one recipe."""
     from harness.families import _inputs
 

@@ -38,8 +38,9 @@ class Method:
     def attaches(self) -> bool:
         return self.config_class is not None
 
-    def config_kwargs(self, scenario: Scenario, family: Family, task_type: str | None,
-                      accepted: set[str] | None = None) -> dict[str, Any]:
+    def config_kwargs(
+        self, scenario: Scenario, family: Family, task_type: str | None, accepted: set[str] | None = None
+    ) -> dict[str, Any]:
         """Keyword arguments for the config class; ``accepted`` filters the harness's own extras."""
         spec = scenario.peft
         kwargs: dict[str, Any] = {}
@@ -68,5 +69,7 @@ class Method:
         config_class = getattr(peft, self.config_class or "", None)
         if config_class is None:
             raise Unsupported(f"peft {peft.__version__} has no {self.config_class} (method '{self.name}')")
-        accepted = {f.name for f in dataclasses.fields(config_class)} if dataclasses.is_dataclass(config_class) else None
+        accepted = (
+            {f.name for f in dataclasses.fields(config_class)} if dataclasses.is_dataclass(config_class) else None
+        )
         return config_class(**self.config_kwargs(scenario, family, task_type, accepted))

@@ -2,5 +2,10 @@
 
 from harness.methods._base import Method
 
-METHOD = Method(name="ia3", config_class="IA3Config", targets="all", needs_feedforward=True,
-                non_identity={"init_ia3_weights": False})
+METHOD = Method(
+    name="ia3",
+    config_class="IA3Config",
+    targets="all",
+    needs_feedforward=True,
+    non_identity={"init_ia3_weights": False},
+)

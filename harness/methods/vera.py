@@ -2,5 +2,4 @@
 
 from harness.methods._base import Method
 
-METHOD = Method(name="vera", config_class="VeraConfig", fixed={"r": 8},
-                non_identity={"init_weights": False})
+METHOD = Method(name="vera", config_class="VeraConfig", fixed={"r": 8}, non_identity={"init_weights": False})

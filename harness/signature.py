@@ -26,10 +26,25 @@ MAX_SIGNATURE = 240
 
 def normalize(message: str) -> str:
     """The message with everything that varies between runs or machines replaced by a token."""
-    text = message.strip().splitlines()[0] if message.strip() else ""
+    text = _first_statement(message)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text.strip()[:MAX_SIGNATURE]
+
+
+def _first_statement(message: str) -> str:
+    """The first line, or, when it opens a multi-line module repr, its head and the closing line.
+
+    ``WhisperDecoder(\n  (embed_tokens): ...\n) got multiple values for ...`` becomes
+    ``WhisperDecoder(...) got multiple values for ...``.
+    """
+    lines = message.strip().splitlines()
+    if not lines:
+        return ""
+    if len(lines) > 1 and lines[0].rstrip().endswith("("):
+        closing = next((line.strip() for line in reversed(lines) if line.strip().startswith(")")), "")
+        return f"{lines[0].rstrip()}...{closing}"
+    return lines[0]
 
 
 def signature_text(phase: str | None, kind: str, message: str = "") -> str:

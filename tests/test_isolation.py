@@ -49,3 +49,21 @@ def test_a_hang_is_killed_after_dumping_where_it_hung(deaths_run: Completed) -> 
     record = deaths_run.by_id()["death[hang]"]
     assert "in hang" in record["output_tail"]  # faulthandler's SIGUSR1 dump before the kill
     assert 4 <= record["duration_s"] < 30
+
+
+def test_spawned_children_record_crashes_too(tmp_path) -> None:
+    """CUDA's process model (a fresh interpreter per variant), exercised on CPU."""
+    from conftest import FIXTURES, harness
+
+    out = tmp_path / "spawn.jsonl"
+    done = harness(
+        "run", FIXTURES / "isolation", "-k", "segfault or healthy or memory", "--isolation", "spawn", "-j", "2", out=out
+    )
+    assert done.code == 0, done.stdout + done.stderr
+    records = done.by_id()
+    assert records["death[healthy]"]["outcome"] == "passed"
+    assert records["death[healthy]"]["env"]["isolation"] == "spawn"
+    assert (records["death[segfault]"]["outcome"], records["death[segfault]"]["phase"]) == ("crashed", "forward")
+    assert "SIGSEGV" in records["death[segfault]"]["reason"]
+    assert records["death[memory]"]["outcome"] == "crashed"
+    assert "memory cap exceeded" in records["death[memory]"]["reason"]

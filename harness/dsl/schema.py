@@ -95,6 +95,10 @@ class PeftSpec(Strict):
     config: dict[str, Any] = Field(
         default_factory=dict, description="keyword arguments for the peft config class, passed verbatim"
     )
+    wrap_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="extra keyword arguments for get_peft_model / add_adapter, e.g. autocast_adapter_dtype",
+    )
 
     @field_validator("method")
     @classmethod

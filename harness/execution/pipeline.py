@@ -152,12 +152,13 @@ class Pipeline:
         task_type = self.family.task(self.scenario.model).peft_task_type
         config = self.method.config(self.scenario, self.family, task_type)
         self.effective["attach"] = self.scenario.peft.attach
+        wrap_kwargs = self.scenario.peft.wrap_kwargs
         if self.scenario.peft.attach == "add_adapter":
-            model.add_adapter(config)
+            model.add_adapter(config, **wrap_kwargs)
             return model
         from peft import get_peft_model
 
-        return get_peft_model(model, config)
+        return get_peft_model(model, config, **wrap_kwargs)
 
     def observe_setup(self, model: Any) -> None:
         require_grads = self.scenario.checkpointing.input_require_grads
@@ -192,7 +193,10 @@ class Pipeline:
                 custom = load_hook(self.scenario.steps.hook, self.source_dir)
                 custom(model, batch, training.HookContext(self.scenario, self.device, self.clock.enter))
             elif self.scenario.runner == "trainer":
-                training.with_trainer(model, batch, self.scenario, self.path, self.device, self._tmp.name, self.clock)
+                task = self.family.task(self.scenario.model)
+                training.with_trainer(
+                    model, batch, self.scenario, task, self.path, self.device, self._tmp.name, self.clock
+                )
             else:
                 training.manual_loop(model, batch, self.scenario, self.clock, self.device)
         finally:
@@ -268,7 +272,8 @@ def judge(scenario: Scenario, checks: dict[str, Any], effective: dict[str, Any])
         return ["no-trainable-parameters"]
     failed += _gradient_failures(spec.gradients, checks.get("groups", {}))
     if spec.finite:
-        if not all(map(_finite, checks.get("losses", []))):
+        # None: the model computed no loss (no labels); the loop's own loss is not visible here
+        if not all(_finite(loss) for loss in checks.get("losses", []) if loss is not None):
             failed.append("nonfinite-loss")
         if checks.get("nonfinite_grads") and not scenario.precision.grad_scaler:
             failed.append(f"nonfinite-grad ({checks['nonfinite_grads']} tensors)")

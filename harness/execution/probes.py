@@ -34,7 +34,11 @@ def short_path(filename: str) -> str:
 
 
 def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
+    """Head and tail of a long text: a module repr can push the informative end far away."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} ... [{len(text) - limit} chars] ... {text[-half:]}"
 
 
 class _ListHandler(logging.Handler):

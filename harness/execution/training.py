@@ -171,6 +171,7 @@ def with_trainer(
     model: Any,
     batch: dict[str, Any],
     scenario: Scenario,
+    task: Task,
     path: CheckpointingPath,
     device: str,
     workdir: str,
@@ -185,15 +186,10 @@ def with_trainer(
         **_precision_arguments(scenario),
         **path.training_arguments(scenario.checkpointing, fields),
     }
-    rows = [{key: value[i] for key, value in batch.items()} for i in range(scenario.inputs.batch_size)]
-    trainer = Trainer(model=model, args=TrainingArguments(**arguments), train_dataset=rows, data_collator=_stack_rows)
+    trainer = Trainer(
+        model=model, args=TrainingArguments(**arguments), train_dataset=task.rows(batch), data_collator=task.collate
+    )
     trainer.train()
-
-
-def _stack_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    import torch
-
-    return {key: torch.stack([row[key] for row in rows]) for key in rows[0]}
 
 
 def _harness_arguments(scenario: Scenario, fields: set[str], device: str, workdir: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # (inputs spec, config, torch generator) -> batch of tensors on CPU
 InputBuilder = Callable[["InputsSpec", Any, "torch.Generator"], dict[str, "torch.Tensor"]]
+Batch = dict[str, Any]
 
 
 class Unsupported(Exception):
@@ -35,6 +36,22 @@ class Task:
     # The float input that `inputs.requires_grad` makes require grad ("inputs_embeds" is built
     # from input_ids through the model's own embedding).
     grad_input: str = "inputs_embeds"
+    # How the Trainer's dataset is cut into examples and put back together by its collator
+    # (layouts that flatten every image's patches into one tensor need their own).
+    rows: Callable[[Batch], list[Batch]] = field(default_factory=lambda: _default_rows)
+    collate: Callable[[list[Batch]], Batch] = field(default_factory=lambda: _default_collate)
+
+
+def _default_rows(batch: Batch) -> list[Batch]:
+    from harness.families import _inputs
+
+    return _inputs.split_rows(batch)
+
+
+def _default_collate(rows: list[Batch]) -> Batch:
+    from harness.families import _inputs
+
+    return _inputs.stack_rows(rows)
 
 
 # Parameter-name patterns that place a parameter in a sub-model, for the gradient breakdown.
@@ -121,11 +138,14 @@ def decoder_family(
     mlp: list[str],
     feedforward: list[str] | None = None,
     classification: bool = True,
+    causal_lm_class: str | None = None,
+    groups: tuple[tuple[str, str], ...] = DEFAULT_GROUPS,
 ) -> Family:
     """A decoder-only LM: causal-lm (and sequence classification) heads share one recipe."""
     from harness.families import _inputs
 
-    tasks = {"causal-lm": Task(f"{prefix}ForCausalLM", _inputs.causal_lm, "CAUSAL_LM")}
+    causal_lm = causal_lm_class or f"{prefix}ForCausalLM"
+    tasks = {"causal-lm": Task(causal_lm, _inputs.causal_lm, "CAUSAL_LM")}
     if classification:
         tasks["seq-cls"] = Task(f"{prefix}ForSequenceClassification", _inputs.classification, "SEQ_CLS")
     return Family(
@@ -135,6 +155,7 @@ def decoder_family(
         tasks=tasks,
         targets={"attention": attention, "mlp": mlp, "all": [*attention, *mlp]},
         feedforward=feedforward or mlp[-1:],
+        groups=groups,
     )
 
 

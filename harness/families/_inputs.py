@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 FIRST_ORDINARY_TOKEN = 3  # ids 0-2 are pad/bos/eos in the tiny configs
 
 
-def token_ids(spec: InputsSpec, config: Any, generator: torch.Generator) -> torch.Tensor:
+def token_ids(spec: InputsSpec, config: Any, generator: torch.Generator, high: int | None = None) -> torch.Tensor:
+    """Ordinary tokens; ``high`` (exclusive) keeps them below ids a family reserves for images."""
     import torch
 
     if spec.token_ids is not None:
         return torch.tensor(spec.token_ids, dtype=torch.long)
-    vocab = getattr(config, "vocab_size", None) or config.get_text_config().vocab_size
+    vocab = high or getattr(config, "vocab_size", None) or config.get_text_config().vocab_size
     shape = (spec.batch_size, spec.seq_len)
     return torch.randint(FIRST_ORDINARY_TOKEN, vocab, shape, generator=generator)
 
@@ -63,7 +64,28 @@ def seq2seq(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[s
     ids = token_ids(spec, config, generator)
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     if spec.labels:
-        batch["labels"] = torch.randint(FIRST_ORDINARY_TOKEN, config.vocab_size, ids.shape, generator=generator)
+        vocab = config.vocab_size
+        batch["labels"] = torch.randint(FIRST_ORDINARY_TOKEN, vocab, ids.shape, generator=generator)
     else:
         batch["decoder_input_ids"] = ids.clone()
     return batch
+
+
+def image_text_labels(ids: torch.Tensor, image_token_id: int) -> torch.Tensor:
+    """Causal-LM labels that ignore the image placeholders, as multimodal collators do."""
+    labels = ids.clone()
+    labels[ids == image_token_id] = -100
+    return labels
+
+
+def split_rows(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    """The batch as a list of examples, for a Trainer dataset."""
+    size = len(next(iter(batch.values())))
+    return [{key: value[i] for key, value in batch.items()} for i in range(size)]
+
+
+def stack_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Trainer's collator: examples back into one batch."""
+    import torch
+
+    return {key: torch.stack([row[key] for row in rows]) for key in rows[0]}

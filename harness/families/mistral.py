@@ -1,0 +1,10 @@
+from harness.families._base import TINY_DECODER, decoder_family
+
+FAMILY = decoder_family(
+    "mistral",
+    "MistralConfig",
+    "Mistral",
+    TINY_DECODER,
+    attention=["q_proj", "v_proj"],
+    mlp=["gate_proj", "up_proj", "down_proj"],
+)

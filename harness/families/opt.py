@@ -1,0 +1,26 @@
+from harness.families._base import decoder_family
+
+FAMILY = decoder_family(
+    "opt",
+    "OPTConfig",
+    "OPT",
+    {
+        "vocab_size": 128,
+        "hidden_size": 64,
+        "ffn_dim": 128,
+        # Defaults to 512 (a projection in and out of the embeddings): keep it the hidden size,
+        # as every OPT but the 350m one does.
+        "word_embed_proj_dim": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 64,
+        "pad_token_id": 0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    },
+    attention=["q_proj", "v_proj"],
+    mlp=["fc1", "fc2"],
+    # OPT's layers live under `model.decoder.`; the default patterns would file the whole
+    # decoder-only model under an encoder-decoder's "decoder" group.
+    groups=(),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from harness.dsl.catalog import Catalog, Variant, load_catalog
 from harness.errors import InputError
 
 _TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
@@ -81,3 +82,29 @@ def _either(left: Matcher, right: Matcher) -> Matcher:
 
 def _both(left: Matcher, right: Matcher) -> Matcher:
     return lambda text: left(text) and right(text)
+
+
+DEFAULT_SCENARIOS = "scenarios"
+
+
+def searchable(variant: Variant) -> str:
+    """What -k matches against: the id, the file, the dimensions' names and the tags."""
+    scenario = variant.scenario
+    words = [
+        variant.id,
+        variant.source,
+        scenario.model.family,
+        scenario.peft.method,
+        scenario.quantization.backend,
+        *scenario.tags,
+    ]
+    if scenario.checkpointing.enabled:
+        words.append(scenario.checkpointing.via)
+    return " ".join(words).lower()
+
+
+def select(paths: tuple[str, ...], keyword: str | None) -> tuple[Catalog, list[Variant]]:
+    """The catalog under ``paths`` (default ./scenarios) and its variants matching ``keyword``."""
+    catalog = load_catalog(paths or (DEFAULT_SCENARIOS,))
+    matcher = compile_expression(keyword or "")
+    return catalog, [v for v in catalog.variants if matcher(searchable(v))]

@@ -22,6 +22,9 @@ def test_every_record_is_schema_versioned_and_self_describing(e2e_run: Completed
         assert record["source"].endswith("kinds.yaml") and record["line"] >= 1
         assert record["env"]["torch"] and record["env"]["transformers"] and record["env"]["peft"]
         assert record["env"]["device"] == "cpu" and record["env"]["device_name"]
+        # the lock: every installed distribution, so the environment can be rebuilt exactly
+        assert record["env"]["lock"]["torch"] == record["env"]["torch"]
+        assert {"transformers", "peft", "pydantic", "ft-harness"} <= set(record["env"]["lock"])
         assert record["duration_s"] > 0 and record["peak_rss_mb"] > 0
         assert set(record["timings"]) >= {"build"}
 

@@ -313,5 +313,14 @@ class ScenarioFile(Expansion, Scenario):
     )
 
 
-def section_fields(model: type[BaseModel]) -> list[str]:
-    return sorted(model.model_fields)
+def scenario_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use; `expect`/`claim` may also be written as a single mapping."""
+    schema = ScenarioFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    for name, item in (("expect", "Expectation"), ("claim", "Claim")):
+        listed = schema["properties"][name]
+        schema["properties"][name] = {
+            "description": listed.get("description", ""),
+            "anyOf": [{"$ref": f"#/$defs/{item}"}, {"type": "array", "items": {"$ref": f"#/$defs/{item}"}}],
+        }
+    return schema

@@ -101,9 +101,20 @@ def fingerprint(device: str, with_torch: bool = True) -> dict[str, Any]:
             env[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             env[package] = None
+    env["lock"] = installed_distributions()
     if with_torch:
         env.update(_torch_details(device))
     return env
+
+
+def installed_distributions() -> dict[str, str]:
+    """Every installed distribution and its version: what rebuilds this environment exactly."""
+    found: dict[str, str] = {}
+    for distribution in metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name:
+            found.setdefault(name.lower().replace("_", "-"), distribution.version)
+    return dict(sorted(found.items()))
 
 
 def resolve_device(device: str) -> str:

@@ -1,0 +1,75 @@
+"""`harness run`: scenarios through the isolated runner into result records."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from harness import console
+from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, InputError
+from harness.execution.pool import Limits
+from harness.results import completed_ids
+from harness.runner import RunOptions, new_run_id, run
+from harness.selection import select
+
+RUNS_DIR = Path("reports") / "runs"
+
+
+@click.command("run")
+@click.argument("paths", nargs=-1)
+@click.option("-k", "keyword", help="only variants matching this expression (substrings, and/or/not)")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="variants at once")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="results file (JSON lines); default reports/runs/<run id>.jsonl",
+)
+@click.option("--resume", is_flag=True, help="append to --out, running only variants it has no record of")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="seconds per variant (overrides scenarios)")
+@click.option("--memory-mb", type=click.IntRange(min=64), help="memory cap per variant (overrides scenarios)")
+@click.option("--isolation", type=click.Choice(["fork", "spawn"]), help="default: fork on CPU, spawn for CUDA")
+@click.option("--cell", help="matrix cell name stored in each record")
+def run_command(
+    paths: tuple[str, ...],
+    keyword: str | None,
+    jobs: int,
+    device: str,
+    out: Path | None,
+    resume: bool,
+    timeout: float | None,
+    memory_mb: int | None,
+    isolation: str | None,
+    cell: str | None,
+) -> None:
+    """Run scenarios (default: the catalog in ./scenarios) on the installed stack."""
+    catalog, variants = select(paths, keyword)
+    console.report_input_errors(catalog.errors)
+    if resume:
+        if out is None:
+            raise InputError("--resume needs --out FILE (the results file to complete)")
+        done = completed_ids(out)
+        variants = [v for v in variants if v.id not in done]
+        console.out.print(f"resuming {out}: {len(done)} recorded, {len(variants)} to run")
+    if not variants and not resume:
+        raise InputError("no scenario variant to run" + (f" matches -k {keyword!r}" if keyword else ""))
+    run_id = new_run_id()
+    out = out or RUNS_DIR / f"{run_id}.jsonl"
+    options = RunOptions(
+        out=out,
+        device=device,
+        jobs=jobs,
+        isolation=isolation,
+        limits=Limits(timeout, memory_mb),
+        cell=cell,
+        run_id=run_id,
+    )
+    with console.progress(len(variants)) as on_record:
+        result = run(variants, options, on_record)
+    console.summary(result.records)
+    console.totals(result.records, result.wall_s, str(out))
+    if catalog.errors:
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_UNEXPECTED if result.unexpected else EXIT_OK)

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("harness.commands.catalog:list_command", "List scenario variants and what they expect here."),
     "show": ("harness.commands.catalog:show_command", "Show a variant and its latest recorded result."),
     "schema": ("harness.commands.catalog:schema_command", "Print the JSON Schema of scenarios or records."),
+    "matrix": ("harness.matrix.cli:matrix_command", "Resolve matrix.yaml and show its cells (or CI's job matrix)."),
+    "bisect": ("harness.matrix.cli:bisect_command", "Find the release where a scenario's behaviour changes."),
 }
 
 

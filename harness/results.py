@@ -6,12 +6,12 @@ interleave whole lines. Readers skip what they cannot use and say why, and never
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
 from pydantic import ValidationError
 
 from harness.record import SCHEMA, Record
@@ -21,13 +21,17 @@ class ResultWriter:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(path) + ".lock")
 
     def write(self, record: Record) -> None:
         line = record.to_line()
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
+        with self.path.open("a", encoding="utf-8") as handle:
+            # An exclusive lock on the file itself: concurrent writers append whole lines.
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.write(line)
+                handle.flush()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass

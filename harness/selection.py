@@ -103,8 +103,13 @@ def searchable(variant: Variant) -> str:
     return " ".join(words).lower()
 
 
-def select(paths: tuple[str, ...], keyword: str | None) -> tuple[Catalog, list[Variant]]:
-    """The catalog under ``paths`` (default ./scenarios) and its variants matching ``keyword``."""
+def select(paths: tuple[str, ...], keyword: str | None, ids: tuple[str, ...] = ()) -> tuple[Catalog, list[Variant]]:
+    """The catalog under ``paths`` (default ./scenarios), its variants matching ``keyword`` and,
+    when ``ids`` are given, only those exact variant ids."""
     catalog = load_catalog(paths or (DEFAULT_SCENARIOS,))
     matcher = compile_expression(keyword or "")
-    return catalog, [v for v in catalog.variants if matcher(searchable(v))]
+    chosen = [v for v in catalog.variants if matcher(searchable(v)) and (not ids or v.id in ids)]
+    missing = sorted(set(ids) - {v.id for v in catalog.variants})
+    if missing:
+        raise InputError(f"no variant '{missing[0]}' (see `harness list --ids`)")
+    return catalog, chosen

@@ -20,6 +20,7 @@ RUNS_DIR = Path("reports") / "runs"
 @click.command("run")
 @click.argument("paths", nargs=-1)
 @click.option("-k", "keyword", help="only variants matching this expression (substrings, and/or/not)")
+@click.option("--id", "ids", multiple=True, help="only this exact variant id (repeatable)")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="variants at once")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
 @click.option(
@@ -35,6 +36,7 @@ RUNS_DIR = Path("reports") / "runs"
 def run_command(
     paths: tuple[str, ...],
     keyword: str | None,
+    ids: tuple[str, ...],
     jobs: int,
     device: str,
     out: Path | None,
@@ -45,7 +47,7 @@ def run_command(
     cell: str | None,
 ) -> None:
     """Run scenarios (default: the catalog in ./scenarios) on the installed stack."""
-    catalog, variants = select(paths, keyword)
+    catalog, variants = select(paths, keyword, ids)
     console.report_input_errors(catalog.errors)
     if resume:
         if out is None:

@@ -11,15 +11,17 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from harness.dsl import conditions
+from harness.dsl.locate import locate
 from harness.dsl.schema import Expansion, Scalar, Scenario
 from harness.dsl.yaml_source import Loc, Located, load_yaml
-from harness.errors import InputError, choices_hint
+from harness.errors import InputError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXPANSION_KEYS = ("vary", "cases")
@@ -123,7 +125,8 @@ def expand(located: Located) -> list[Variant]:
             resolved["id"] = f"{base_id}[{label}]" if label else base_id
             scenario = Scenario.model_validate(resolved)
         except ValidationError as exc:
-            errors.extend(_locate(exc, located, overrides, resolved))
+            on_override = partial(_override_line, located=located, overrides=overrides)
+            errors.extend(locate(exc, located, Scenario, resolved, on_override))
             continue
         except InputError as exc:
             errors.append(exc.located(located.file, 1))
@@ -139,7 +142,7 @@ def _check_expansion(block: dict[str, Any], located: Located) -> None:
     try:
         Expansion.model_validate(block)
     except ValidationError as exc:
-        raise _locate(exc, located, {}, block)[0] from None
+        raise locate(exc, located, Expansion, block)[0] from None
     for path, values in block.get("vary", {}).items():
         if not values:
             raise InputError(f"vary axis '{path}' has no values", located.file, located.line_of(("vary", path)))
@@ -207,50 +210,6 @@ def _condition_errors(scenario: Scenario, axes: dict[str, Any], located: Located
     return found
 
 
-def _locate(
-    exc: ValidationError, located: Located, overrides: dict[str, Any], document: dict[str, Any] | None = None
-) -> list[InputError]:
-    """One InputError per offending value (``document``: the variant, overrides applied)."""
-    grouped: dict[Loc, list[dict[str, Any]]] = {}
-    for error in exc.errors(include_url=False):
-        loc = _yaml_loc(tuple(error["loc"]), located.data if document is None else document)
-        grouped.setdefault(loc, []).append(error)
-    errors = []
-    # A misspelt key also makes a required field "missing"; the misspelling is the error to show.
-    for loc, group in sorted(grouped.items(), key=lambda item: item[1][0]["type"] == "missing"):
-        line = _override_line(loc, located, overrides) or located.line_of(loc)
-        messages = list(dict.fromkeys(_message(error, loc) for error in group))
-        errors.append(InputError(messages[0] if len(messages) == 1 else _merge(messages), located.file, line))
-    return errors
-
-
-def _yaml_loc(loc: Loc, data: Any) -> Loc:
-    """Keep the parts of pydantic's loc that index the document (drop union tags and the like)."""
-    kept: list[str | int] = []
-    for part in loc:
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-        ):
-            data = data[part]
-        elif data is not None and not isinstance(data, dict | list):
-            break
-        elif isinstance(data, dict) and isinstance(part, str) and not _is_tag(part):
-            kept.append(part)  # a missing or unknown key: name it, there is nothing below it
-            break
-        else:
-            continue
-        kept.append(part)
-    return tuple(kept)
-
-
-def _is_tag(part: str) -> bool:
-    return "[" in part or part in ("str", "int", "float", "bool", "list", "dict", "none")
-
-
-def _merge(messages: list[str]) -> str:
-    return messages[0] + "".join(f"; or {m.partition(': ')[2] or m}" for m in messages[1:])
-
-
 def _override_line(loc: Loc, located: Located, overrides: dict[str, Any]) -> int | None:
     dotted = ".".join(str(p) for p in loc)
     for path in overrides:
@@ -261,43 +220,6 @@ def _override_line(loc: Loc, located: Located, overrides: dict[str, Any]) -> int
             for case, case_overrides in located.data.get("cases", {}).items():
                 if path in case_overrides:
                     return located.line_of(("cases", case, path))
-    return None
-
-
-def _message(error: dict[str, Any], loc: Loc) -> str:
-    where = ".".join(str(p) for p in loc) or "scenario"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        hint = choices_hint(str(loc[-1]), parent.model_fields) if parent else "see `harness schema`"
-        return f"unknown field '{loc[-1]}' in {'.'.join(map(str, loc[:-1])) or 'scenario'} ({hint})"
-    if kind == "missing":
-        return f"missing required field '{where}'"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    model: type[BaseModel] = Scenario
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = model.model_fields.get(str(part))
-        if info is None:
-            return None
-        model = _model_of(info.annotation)
-        if model is None:
-            return None
-    return model
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found:
-            return found
     return None
 
 

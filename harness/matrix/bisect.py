@@ -1,0 +1,161 @@
+"""`harness bisect`: the release of one package where a scenario's behaviour changes.
+
+Every released version between the two endpoints gets its own environment (uv, reused when the
+same pins come again), the other packages pinned; the scenario runs there in isolation. A step
+that cannot be built or imported is skipped and a neighbour tried, as `git bisect skip` does.
+"Behaviour" is the outcome plus the error signature, so a change of error counts as a change.
+It works in either direction: with --good newer than --bad it finds where a failure was fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from harness.errors import InputError
+from harness.matrix.build import build_environment, find_uv
+from harness.matrix.cells import Cell
+from harness.matrix.index import PackageIndex
+from harness.matrix.resolve import nearest
+
+# Record outcomes that mean "this version could not be tried", not "it behaved this way".
+UNTRIED = {"unresolvable", "install_error", "import_error"}
+
+
+@dataclass
+class Step:
+    version: str
+    record: dict[str, Any] | None
+    build: str = "ok"
+
+    @property
+    def behaviour(self) -> tuple[str, str | None] | None:
+        if self.record is None or self.record["outcome"] in UNTRIED:
+            return None
+        signature = self.record.get("signature") or {}
+        return self.record["outcome"], signature.get("id")
+
+    def describe(self) -> str:
+        if self.record is None:
+            return f"{self.version}: not tried ({self.build})"
+        record = self.record
+        error = record.get("error") or {}
+        detail = error.get("type") and f"{error['type']}: {error['message'].splitlines()[0][:160]}"
+        return f"{self.version}: {record['outcome']} at {record.get('phase')}" + (f" ({detail})" if detail else "")
+
+
+@dataclass
+class Bisection:
+    versions: list[str]
+    steps: dict[str, Step] = field(default_factory=dict)
+    last_like_low: str | None = None
+    first_like_high: str | None = None
+
+
+def candidate_versions(index: PackageIndex, package: str, good: str, bad: str, prereleases: bool) -> list[str]:
+    released = index.versions(package, prereleases=prereleases)
+    endpoints = []
+    for label, value in (("--good", good), ("--bad", bad)):
+        try:
+            wanted = Version(value)
+        except InvalidVersion:
+            raise InputError(f"{label} {value!r} is not a version") from None
+        if wanted not in released:
+            raise InputError(f"{label}: {package} {value} does not exist ({nearest(wanted, released)})")
+        endpoints.append(wanted)
+    low, high = sorted(endpoints)
+    if low == high:
+        raise InputError("--good and --bad are the same version")
+    return [str(v) for v in released if low <= v <= high]
+
+
+def bisect(versions: list[str], try_version: Callable[[str], Step], log: Callable[[str], None]) -> Bisection:
+    """Binary search for the boundary between the lowest and the highest version's behaviour."""
+    result = Bisection(versions=versions)
+    low, high = (result.steps.setdefault(v, try_version(v)) for v in (versions[0], versions[-1]))
+    for step in (low, high):
+        log(f"  {step.describe()}")
+        if step.behaviour is None:
+            raise InputError(f"cannot bisect: the endpoint {step.version} could not be tried ({step.build})")
+    if low.behaviour == high.behaviour:
+        raise InputError(f"{versions[0]} and {versions[-1]} behave the same ({low.describe()}); nothing to bisect")
+    left, right = 0, len(versions) - 1
+    untried: set[int] = set()
+    while right - left > 1:
+        position = _next_position(left, right, untried)
+        if position is None:
+            break  # every version in between was unbuildable
+        step = result.steps.setdefault(versions[position], try_version(versions[position]))
+        log(f"  {step.describe()}")
+        if step.behaviour is None:
+            untried.add(position)
+        elif step.behaviour == low.behaviour:
+            left = position
+        else:
+            right = position
+    result.last_like_low, result.first_like_high = versions[left], versions[right]
+    return result
+
+
+def _next_position(left: int, right: int, untried: set[int]) -> int | None:
+    middle = (left + right) // 2
+    candidates = sorted(range(left + 1, right), key=lambda i: (abs(i - middle), i))
+    return next((i for i in candidates if i not in untried), None)
+
+
+def trial(
+    scenario_id: str,
+    package: str,
+    pins: dict[str, str],
+    paths: tuple[str, ...],
+    project: Path,
+    workdir: Path,
+    python: str,
+) -> Callable[[str], Step]:
+    """A function that builds the environment for one version and runs the scenario there."""
+
+    def run_one(version: str) -> Step:
+        cell = Cell(pins={"python": python, **pins, package: version})
+        key = hashlib.sha1(json.dumps(cell.requirements).encode()).hexdigest()[:12]
+        venv = workdir / f"{package}-{version}-{key}"
+        if not (venv / "bin" / "python").exists():
+            subprocess.run(_venv_command(python, venv), check=True, capture_output=True)
+        build = build_environment(venv, cell, project)
+        if build.outcome != "ok":
+            return Step(version, None, build.outcome)
+        out = venv / "bisect.jsonl"
+        out.unlink(missing_ok=True)
+        command = [
+            str(venv / "bin" / "python"),
+            "-m",
+            "harness",
+            "run",
+            *paths,
+            "--id",
+            scenario_id,
+            "--out",
+            str(out),
+            "--cell",
+            f"bisect-{package}{version}",
+        ]
+        done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=project)
+        if not out.exists():
+            return Step(version, None, f"harness exited {done.returncode}: {done.stderr.strip()[-300:]}")
+        return Step(version, json.loads(out.read_text().splitlines()[-1]))
+
+    return run_one
+
+
+def _venv_command(python: str, venv: Path) -> list[str]:
+    uv = find_uv()
+    if uv:
+        return [uv, "venv", "--quiet", "--python", python, str(venv)]
+    return [sys.executable, "-m", "venv", str(venv)]

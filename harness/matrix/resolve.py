@@ -1,0 +1,78 @@
+"""Axis values and selectors -> concrete released versions, or a located error."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from harness.errors import InputError
+from harness.matrix.index import IndexError_, PackageIndex
+from harness.matrix.schema import Selector
+
+SPECIFIER_START = "<>=!~"
+
+
+def resolve_value(package: str, value: Any, index: PackageIndex) -> list[str]:
+    """The versions one axis value stands for (a selector may stand for several)."""
+    if package == "python":
+        return [str(value)]
+    try:
+        released = index.versions(package, prereleases=isinstance(value, Selector) and value.prereleases)
+    except IndexError_ as exc:
+        raise InputError(f"cannot resolve '{package}': {exc}") from None
+    if isinstance(value, Selector):
+        return _select(package, value, released)
+    return [_one(package, str(value), released)]
+
+
+def _one(package: str, value: str, released: list[Version]) -> str:
+    if value == "latest":
+        return str(released[-1])
+    if value[:1] in SPECIFIER_START:
+        matching = _matching(package, value, released)
+        if not matching:
+            raise InputError(f"no release of {package} matches '{value}' ({_span(released)})")
+        return str(matching[-1])
+    try:
+        wanted = Version(value)
+    except InvalidVersion:
+        raise InputError(
+            f"'{value}' is not a version, 'latest', a specifier such as '>=0.47,<0.49' or a selector "
+            f"such as {{latest_minors: 3}} (package {package})"
+        ) from None
+    if wanted not in released:
+        raise InputError(f"{package} {value} does not exist ({nearest(wanted, released)})")
+    return str(next(v for v in released if v == wanted))
+
+
+def _select(package: str, selector: Selector, released: list[Version]) -> list[str]:
+    candidates = _matching(package, selector.range, released) if selector.range else released
+    if not candidates:
+        raise InputError(f"no release of {package} matches '{selector.range}' ({_span(released)})")
+    per_minor = [list(group)[-1] for _, group in groupby(candidates, key=lambda v: v.release[:2])]
+    if selector.latest_minors is not None:
+        return [str(v) for v in per_minor[-selector.latest_minors :]]
+    if selector.pick == "latest":
+        return [str(candidates[-1])]
+    return [str(v) for v in (per_minor if selector.pick == "latest-per-minor" else candidates)]
+
+
+def _matching(package: str, specifier: str, released: list[Version]) -> list[Version]:
+    try:
+        specifiers = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        raise InputError(f"invalid version specifier '{specifier}' for {package} (PEP 440, e.g. '>=4.44,<5')") from None
+    return [v for v in released if specifiers.contains(v, prereleases=True)]
+
+
+def nearest(wanted: Version, released: list[Version]) -> str:
+    below = [v for v in released if v < wanted][-3:]
+    above = [v for v in released if v > wanted][:3]
+    return "nearest releases: " + ", ".join(str(v) for v in [*below, *above]) if below or above else _span(released)
+
+
+def _span(released: list[Version]) -> str:
+    return f"{len(released)} releases from {released[0]} to {released[-1]}" if released else "no releases"

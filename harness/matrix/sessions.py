@@ -1,0 +1,80 @@
+"""What the noxfile's matrix sessions do; the noxfile itself only declares them.
+
+Importable from nox's own environment: only light dependencies (pydantic, PyYAML, packaging,
+covertable), never torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.matrix.build import build_environment, record_unbuilt
+from harness.matrix.cells import Cell, Plan, load_plan
+
+RUN_VARIABLE = "HARNESS_MATRIX_RUN"
+
+
+def plan_or_none(matrix_file: Path) -> tuple[Plan | None, str | None]:
+    """The resolved matrix, or the clear message saying why it could not be resolved."""
+    try:
+        return load_plan(matrix_file), None
+    except InputError as error:
+        print(f"error: {error.format()}", file=sys.stderr)
+        return None, error.format()
+
+
+def run_directory(root: Path) -> Path:
+    """reports/matrix/<run>: one folder per matrix run, shared by parallel nox processes."""
+    run = os.environ.setdefault(RUN_VARIABLE, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+    return root / "reports" / "matrix" / run
+
+
+def latest_run(root: Path) -> Path | None:
+    runs = sorted(p for p in (root / "reports" / "matrix").glob("*") if p.is_dir())
+    return runs[-1] if runs else None
+
+
+def session_name(cell: Cell) -> str:
+    return f"matrix({cell.name})"
+
+
+def run_cell(session: Any, cell: Cell, root: Path) -> None:
+    """Build (or reuse) the cell's environment and run its scenarios there."""
+    run_dir = run_directory(root)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = run_dir / f"{cell.name}.jsonl"
+    out.unlink(missing_ok=True)  # a rerun of this cell in the same matrix run replaces it
+    build = build_environment(Path(session.virtualenv.location), cell, root)
+    how = "reused" if build.reused else f"built in {build.seconds} s"
+    session.log(f"{cell.name}: environment {how} with {Path(build.installer).name}")
+    sidecar = {**cell.to_json(), "build": build.outcome, "installer": build.installer, "lock": build.lock}
+    (run_dir / f"{cell.name}.cell.json").write_text(json.dumps(sidecar, indent=1))
+    if build.outcome != "ok":
+        count = record_unbuilt(cell, build, out)
+        session.warn(f"{cell.name}: {build.outcome}; recorded for its {count} scenario variants in {out}")
+        return
+    keyword = ["-k", cell.keyword] if cell.keyword else []
+    command = [
+        "python",
+        "-m",
+        "harness",
+        "run",
+        *cell.scenarios,
+        *keyword,
+        "--cell",
+        cell.name,
+        "--device",
+        cell.device,
+        "-j",
+        str(cell.jobs),
+        "--out",
+        str(out),
+    ]
+    # exit 1 (a result differs from its expectation) is a finding of this cell, not a broken session
+    session.run(*command, *session.posargs, success_codes=[0, 1])

@@ -182,3 +182,41 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     assert "unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'" in error_of(path).format()
     scalar = write(tmp_path, "id: s\ndescription: !!python/name:os.system ''\nmodel: {family: llama}\n")
     assert "could not determine a constructor for the tag" in error_of(scalar).format()
+
+
+def test_limits_decide_the_scenarios_in_their_scope_first(tmp_path: Path) -> None:
+    write(tmp_path, """
+        limits:
+          - description: an old stack cannot quantize here
+            when: {transformers: "<4.45"}
+            scope: {quantization.backend: [bnb-4bit, bnb-8bit]}
+            outcome: failed
+            phase: quantize
+        """, name="_limits.yaml")
+    nested = tmp_path / "quantization"
+    nested.mkdir()
+    write(nested, "id: q\ndescription: d\nmodel: {family: llama}\nquantization: {backend: bnb-4bit}\n", name="q.yaml")
+    write(nested, "id: plain\ndescription: d\nmodel: {family: llama}\n", name="plain.yaml")
+    catalog = load_catalog([nested])  # limits of parent folders apply too
+    assert catalog.errors == []
+    by_id = catalog.by_id()
+    assert [e.outcome for e in by_id["q"].scenario.expect] == ["failed", "passed"]
+    assert by_id["q"].scenario.expect[0].why == "an old stack cannot quantize here"
+    assert [e.outcome for e in by_id["plain"].scenario.expect] == ["passed"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "needle"),
+    [
+        ("scope: {quantization.flavour: x}", "limit scope: 'quantization.flavour' is not a scenario field path"),
+        ("when: {transformers: '<<5'}", "limit when: invalid version specifier '<<5'"),
+        ("outcome: vanished", "Input should be 'passed', 'failed'"),
+    ],
+)
+def test_a_broken_limits_file_is_a_located_error(tmp_path: Path, limit: str, needle: str) -> None:
+    write(tmp_path, f"limits:\n  - description: d\n    outcome: failed\n    {limit}\n", name="_limits.yaml")
+    write(tmp_path, "id: s\ndescription: d\nmodel: {family: llama}\n", name="s.yaml")
+    catalog = load_catalog([tmp_path])
+    assert len(catalog.errors) == 1
+    assert catalog.errors[0].format().startswith(f"{tmp_path / '_limits.yaml'}:")
+    assert needle in catalog.errors[0].format()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,12 +18,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.dsl import conditions
-from harness.dsl.locate import locate
-from harness.dsl.schema import Expansion, Scalar, Scenario
+from harness.dsl.locate import locate, model_of
+from harness.dsl.schema import Expansion, Expectation, Limit, LimitsFile, Scalar, Scenario
 from harness.dsl.yaml_source import Loc, Located, load_yaml
 from harness.errors import InputError
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# Files named `_*.yaml` are not scenarios; `_limits.yaml` holds environment limits (see Limit).
+LIMITS_FILE = "_limits.yaml"
 EXPANSION_KEYS = ("vary", "cases")
 
 
@@ -69,7 +71,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[InputError]]
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()))
+            found = (p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+            files.extend(sorted(p for p in found if not p.name.startswith("_")))
         elif path.is_file():
             files.append(path)
         else:
@@ -80,10 +83,11 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[InputError]]
 def load_catalog(paths: Iterable[str | Path]) -> Catalog:
     files, errors = discover(paths)
     catalog = Catalog(errors=errors, files=files)
+    limits = LimitsLoader(catalog.errors)
     first_seen: dict[str, Variant] = {}
     for file in files:
         try:
-            variants = load_file(file)
+            variants = load_file(file, limits.for_file(file))
         except InputError as exc:
             catalog.errors.append(exc)
             continue
@@ -103,15 +107,90 @@ def load_catalog(paths: Iterable[str | Path]) -> Catalog:
     return catalog
 
 
-def load_file(file: Path) -> list[Variant]:
+def load_file(file: Path, limits: Sequence[Limit] = ()) -> list[Variant]:
     located = load_yaml(file)
     if not isinstance(located.data, dict):
         kind = "empty" if located.data is None else type(located.data).__name__
         raise InputError(f"a scenario file holds one mapping, this one is {kind}", file, 1)
-    return expand(located)
+    return expand(located, limits)
 
 
-def expand(located: Located) -> list[Variant]:
+class LimitsLoader:
+    """The `_limits.yaml` files of a scenario's folder and its parents, each loaded once."""
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = errors
+        self._by_folder: dict[Path, list[Limit]] = {}
+
+    def for_file(self, file: Path) -> list[Limit]:
+        folders = [file.parent.resolve(), *file.parent.resolve().parents]
+        return [limit for folder in folders for limit in self._in(folder)]
+
+    def _in(self, folder: Path) -> list[Limit]:
+        if folder not in self._by_folder:
+            path = folder / LIMITS_FILE
+            self._by_folder[folder] = []
+            if path.is_file():
+                try:
+                    self._by_folder[folder] = load_limits(path)
+                except InputError as error:
+                    self.errors.append(error)
+        return self._by_folder[folder]
+
+
+def load_limits(path: Path) -> list[Limit]:
+    located = load_yaml(path)
+    try:
+        limits = LimitsFile.model_validate(located.data).limits
+    except ValidationError as exc:
+        raise locate(exc, located, LimitsFile)[0] from None
+    for index, limit in enumerate(limits):
+        for key in limit.scope:
+            if not _is_scenario_path(key):
+                line = located.line_of(("limits", index, "scope", key))
+                raise InputError(
+                    f"limit scope: '{key}' is not a scenario field path (e.g. quantization.backend)", path, line
+                )
+        for key, message in conditions.problems(limit.when, {}):
+            raise InputError(f"limit when: {message}", path, located.line_of(("limits", index, "when", key)))
+    return limits
+
+
+def _is_scenario_path(dotted: str) -> bool:
+    model: Any = Scenario
+    for part in dotted.split("."):
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return True  # a free-form mapping (model.config, peft.config): any key is fine
+        if part not in fields:
+            return False
+        model = model_of(fields[part].annotation) or dict
+    return True
+
+
+def _in_scope(limit: Limit, scenario: Scenario) -> bool:
+    data: Any = scenario.model_dump(mode="json")
+    for dotted, wanted in limit.scope.items():
+        value = data
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value not in (wanted if isinstance(wanted, list) else [wanted]):
+            return False
+    return True
+
+
+def _with_limits(scenario: Scenario, limits: Sequence[Limit]) -> Scenario:
+    """The scenario with the limits in its scope checked before its own expectations."""
+    fields = set(Expectation.model_fields)
+    applicable = [
+        Expectation.model_validate({**limit.model_dump(include=fields, exclude_none=True), "why": limit.description})
+        for limit in limits
+        if _in_scope(limit, scenario)
+    ]
+    return scenario.model_copy(update={"expect": [*applicable, *scenario.expect]}) if applicable else scenario
+
+
+def expand(located: Located, limits: Sequence[Limit] = ()) -> list[Variant]:
     data = dict(located.data)
     axes_block = {key: data.pop(key) for key in EXPANSION_KEYS if key in data}
     _check_expansion(axes_block, located)
@@ -132,7 +211,7 @@ def expand(located: Located) -> list[Variant]:
             errors.append(exc.located(located.file, 1))
             continue
         errors.extend(_condition_errors(scenario, axes, located))
-        variants.append(Variant(scenario, source, located.line_of(()), axes))
+        variants.append(Variant(_with_limits(scenario, limits), source, located.line_of(()), axes))
     if errors:
         raise _first_distinct(errors)
     return variants

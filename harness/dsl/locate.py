@@ -86,17 +86,17 @@ def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
         info = model.model_fields.get(str(part))
         if info is None:
             return None
-        model = _model_of(info.annotation)
+        model = model_of(info.annotation)
         if model is None:
             return None
     return model
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def model_of(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
+        found = model_of(arg)
         if found:
             return found
     return None

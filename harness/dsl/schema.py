@@ -237,6 +237,24 @@ class Claim(OutcomePattern):
     says: str = Field(description="the claim in the page's own words, one line")
 
 
+class Limit(Expectation):
+    """An environment fact that decides every scenario in its scope, before their own `expect`.
+
+    ``when`` names the stack (package specifiers, device); ``scope`` names the scenarios by their
+    fields (dotted path -> value or list of values), e.g. ``{quantization.backend: [bnb-4bit]}``.
+    """
+
+    description: Annotated[str, Field(min_length=1, pattern=r"^[^\n]+$")]
+    scope: Conditions = Field(default_factory=dict)
+    links: list[str] = Field(default_factory=list)
+
+
+class LimitsFile(Strict):
+    """A catalog's `_limits.yaml`: facts about stacks shared by many scenarios."""
+
+    limits: list[Limit]
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
 

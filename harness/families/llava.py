@@ -49,9 +49,11 @@ def image_text(spec: InputsSpec, config: Any, generator: torch.Generator) -> dic
     """One image per row: its placeholders first, then text, as a chat template puts them."""
     import torch
 
-    image_token = config.image_token_id
+    # transformers renamed image_token_index to image_token_id (4.45); read whichever it has
+    image_token = getattr(config, "image_token_id", None) or config.image_token_index
     text = _inputs.token_ids(spec, config, generator, high=image_token)
-    placeholders = torch.full((text.shape[0], image_features_per_image(config)), image_token)
+    per_image = image_features_per_image(config) if _processor_expands_images() else 1
+    placeholders = torch.full((text.shape[0], per_image), image_token)
     ids = torch.cat([placeholders, text], dim=1)
     vision = config.vision_config
     size = (ids.shape[0], vision.num_channels, vision.image_size, vision.image_size)
@@ -63,6 +65,16 @@ def image_text(spec: InputsSpec, config: Any, generator: torch.Generator) -> dic
     if spec.labels:
         batch["labels"] = _inputs.image_text_labels(ids, image_token)
     return batch
+
+
+def _processor_expands_images() -> bool:
+    """Since transformers 4.45 the processor writes one placeholder per image feature (its config
+    gained image_seq_length); before, the model expanded a single placeholder per image itself."""
+    import inspect
+
+    import transformers
+
+    return "image_seq_length" in inspect.signature(transformers.LlavaConfig.__init__).parameters
 
 
 FAMILY = Family(

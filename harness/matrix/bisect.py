@@ -3,8 +3,10 @@
 Every released version between the two endpoints gets its own environment (uv, reused when the
 same pins come again), the other packages pinned; the scenario runs there in isolation. A step
 that cannot be built or imported is skipped and a neighbour tried, as `git bisect skip` does.
-"Behaviour" is the outcome plus the error signature, so a change of error counts as a change.
-It works in either direction: with --good newer than --bad it finds where a failure was fixed.
+"Behaviour" is the outcome plus the error signature. A step is good only when it behaves exactly
+like the --good endpoint; anything else (the --bad behaviour or a third one) counts as bad, so the
+search ends at the release where the good behaviour starts or stops. It works in either
+direction: with --good newer than --bad it finds the release that fixed a failure.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Step:
             return f"{self.version}: not tried ({self.build})"
         record = self.record
         error = record.get("error") or {}
-        detail = error.get("type") and f"{error['type']}: {error['message'].splitlines()[0][:160]}"
+        message = " ".join(error.get("message", "").split())  # one line, whatever the library printed
+        detail = error.get("type") and f"{error['type']}: {message[:160]}"
         return f"{self.version}: {record['outcome']} at {record.get('phase')}" + (f" ({detail})" if detail else "")
 
 
@@ -56,8 +59,9 @@ class Step:
 class Bisection:
     versions: list[str]
     steps: dict[str, Step] = field(default_factory=dict)
-    last_like_low: str | None = None
-    first_like_high: str | None = None
+    # the boundary: the last version on the low endpoint's side and the first on the high one's
+    last_low_side: str | None = None
+    first_high_side: str | None = None
 
 
 def candidate_versions(index: PackageIndex, package: str, good: str, bad: str, prereleases: bool) -> list[str]:
@@ -77,8 +81,8 @@ def candidate_versions(index: PackageIndex, package: str, good: str, bad: str, p
     return [str(v) for v in released if low <= v <= high]
 
 
-def bisect(versions: list[str], try_version: Callable[[str], Step], log: Callable[[str], None]) -> Bisection:
-    """Binary search for the boundary between the lowest and the highest version's behaviour."""
+def bisect(versions: list[str], good: str, try_version: Callable[[str], Step], log: Callable[[str], None]) -> Bisection:
+    """Binary search for where the behaviour of the ``good`` endpoint starts or stops."""
     result = Bisection(versions=versions)
     low, high = (result.steps.setdefault(v, try_version(v)) for v in (versions[0], versions[-1]))
     for step in (low, high):
@@ -87,6 +91,8 @@ def bisect(versions: list[str], try_version: Callable[[str], Step], log: Callabl
             raise InputError(f"cannot bisect: the endpoint {step.version} could not be tried ({step.build})")
     if low.behaviour == high.behaviour:
         raise InputError(f"{versions[0]} and {versions[-1]} behave the same ({low.describe()}); nothing to bisect")
+    good_behaviour = (low if low.version == good else high).behaviour
+    low_is_good = low.behaviour == good_behaviour
     left, right = 0, len(versions) - 1
     untried: set[int] = set()
     while right - left > 1:
@@ -97,11 +103,11 @@ def bisect(versions: list[str], try_version: Callable[[str], Step], log: Callabl
         log(f"  {step.describe()}")
         if step.behaviour is None:
             untried.add(position)
-        elif step.behaviour == low.behaviour:
+        elif (step.behaviour == good_behaviour) == low_is_good:
             left = position
         else:
             right = position
-    result.last_like_low, result.first_like_high = versions[left], versions[right]
+    result.last_low_side, result.first_high_side = versions[left], versions[right]
     return result
 
 

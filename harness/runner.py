@@ -30,6 +30,15 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     cell: str | None = None
     run_id: str | None = None
+    repeat: int = 1
+
+
+class Interrupted(BaseException):  # like KeyboardInterrupt, not an Exception: it must not be caught as one
+    """SIGTERM (or SIGINT) while running: stop, keep what is recorded."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 @dataclass
@@ -39,6 +48,7 @@ class RunResult:
     env: dict[str, Any] = field(default_factory=dict)
     startup_s: float = 0.0
     wall_s: float = 0.0
+    interrupted: str | None = None
 
     @property
     def unexpected(self) -> list[Record]:
@@ -55,10 +65,15 @@ def run(
     result = RunResult(run_id=options.run_id or new_run_id())
     writer = ResultWriter(options.out)
     started = time.monotonic()
-    for record in _records(variants, options, result):
-        writer.write(record)
-        result.records.append(record)
-        on_record(record)
+    records = _records(variants, options, result)
+    try:
+        for record in records:
+            writer.write(record)  # appended and flushed: a kill at any later moment keeps it
+            result.records.append(record)
+            on_record(record)
+    except (KeyboardInterrupt, Interrupted) as stop:
+        records.close()  # stops the supervisor and its children
+        result.interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
     result.wall_s = round(time.monotonic() - started, 3)
     return result
 
@@ -83,11 +98,28 @@ def _records(variants: list[Variant], options: RunOptions, result: RunResult) ->
             yield build_record(variant, import_failed(error), env, options, result.run_id)
         return
     result.env, result.startup_s = pool.env, pool.startup_s
+    repeated: dict[str, list[dict[str, Any]]] = {}
     try:
-        for variant, observation in pool.run(runnable, options.limits):
-            yield build_record(variant, observation, pool.env, options, result.run_id)
+        for variant, observation in pool.run(runnable * options.repeat, options.limits):
+            runs = repeated.setdefault(variant.id, [])
+            runs.append(observation)
+            if len(runs) == options.repeat:
+                yield _agreed(build_record(variant, runs[0], pool.env, options, result.run_id), runs)
     finally:
         pool.close()
+
+
+def _agreed(record: Record, runs: list[dict[str, Any]]) -> Record:
+    """With --repeat, the first run's record, marked flaky when the runs disagree."""
+    if len(runs) == 1:
+        return record
+    seen = [(run["outcome"], (_signature(run) or Signature(id="-", text="")).id) for run in runs]
+    record.repeats = {"runs": len(runs), "outcomes": [o for o, _ in seen], "signatures": [s for _, s in seen]}
+    record.flaky = len(set(seen)) > 1
+    if record.flaky:
+        record.expectation.verdict = "unexpected"
+        record.expectation.mismatches.append(f"flaky: {len(runs)} runs gave {sorted(set(seen))}")
+    return record
 
 
 def build_record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -10,11 +11,17 @@ import click
 from harness import console
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, InputError
 from harness.execution.pool import Limits
-from harness.results import completed_ids
-from harness.runner import RunOptions, new_run_id, run
+from harness.results import completed_ids, run_id_of
+from harness.runner import Interrupted, RunOptions, new_run_id, run
 from harness.selection import select
 
 RUNS_DIR = Path("reports") / "runs"
+# The shell's convention: 128 + the signal's number.
+EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
 
 
 @click.command("run")
@@ -33,6 +40,13 @@ RUNS_DIR = Path("reports") / "runs"
 @click.option("--memory-mb", type=click.IntRange(min=64), help="memory cap per variant (overrides scenarios)")
 @click.option("--isolation", type=click.Choice(["fork", "spawn"]), help="default: fork on CPU, spawn for CUDA")
 @click.option("--cell", help="matrix cell name stored in each record")
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="run each variant N times; disagreeing runs are marked flaky",
+)
 def run_command(
     paths: tuple[str, ...],
     keyword: str | None,
@@ -45,19 +59,21 @@ def run_command(
     memory_mb: int | None,
     isolation: str | None,
     cell: str | None,
+    repeat: int,
 ) -> None:
     """Run scenarios (default: the catalog in ./scenarios) on the installed stack."""
     catalog, variants = select(paths, keyword, ids)
     console.report_input_errors(catalog.errors)
+    run_id = new_run_id()
     if resume:
         if out is None:
             raise InputError("--resume needs --out FILE (the results file to complete)")
         done = completed_ids(out)
         variants = [v for v in variants if v.id not in done]
-        console.out.print(f"resuming {out}: {len(done)} recorded, {len(variants)} to run")
+        run_id = run_id_of(out) or run_id  # the resumed run stays one run
+        console.out.print(f"resuming {out}: {len(done)} recorded, {len(variants)} to run", markup=False)
     if not variants and not resume:
         raise InputError("no scenario variant to run" + (f" matches -k {keyword!r}" if keyword else ""))
-    run_id = new_run_id()
     out = out or RUNS_DIR / f"{run_id}.jsonl"
     options = RunOptions(
         out=out,
@@ -67,11 +83,23 @@ def run_command(
         limits=Limits(timeout, memory_mb),
         cell=cell,
         run_id=run_id,
+        repeat=repeat,
     )
-    with console.progress(len(variants)) as on_record:
-        result = run(variants, options, on_record)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with console.progress(len(variants)) as on_record:
+            result = run(variants, options, on_record)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     console.summary(result.records)
     console.totals(result.records, result.wall_s, str(out))
+    if result.interrupted:
+        console.err.print(
+            f"interrupted by {result.interrupted}: {len(result.records)} of {len(variants)} variants recorded in "
+            f"{out}; `harness run ... --out {out} --resume` runs the rest",
+            markup=False,
+        )
+        sys.exit(EXIT_INTERRUPTED[result.interrupted])
     if catalog.errors:
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(EXIT_UNEXPECTED if result.unexpected else EXIT_OK)

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import ctypes
 import faulthandler
+import gc
 import json
 import os
 import resource
@@ -181,6 +182,7 @@ class Supervisor:
 
             with contextlib.suppress(Exception):
                 preload(message["families"], message["trainer"])
+            _freeze_heap()
         elif message["op"] == "stop":
             return False
         return True
@@ -374,6 +376,16 @@ def _tail(path: Path) -> str:
         return ""
 
 
+def _freeze_heap() -> None:
+    """Move every object the supervisor holds out of the garbage collector's reach.
+
+    A collection in a forked child walks all inherited objects and so copies their pages: a full
+    collection then costs ~370 ms instead of ~20 ms (measured here). Frozen objects are skipped.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _address_space_kb() -> int:
     return _status_kb("self", "VmSize") or 0
 
@@ -416,6 +428,7 @@ def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolati
     except BaseException as exc:  # a stack that cannot import is a fact about this environment
         send(outbox, {"op": "import_error", "error": describe_exception(exc)})
         return
+    _freeze_heap()
     send(
         outbox,
         {

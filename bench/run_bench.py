@@ -1,0 +1,143 @@
+"""Side-by-side benchmark: the same variants, four ways, measured in one run (`nox -s bench`).
+
+(a) ft-harness: warm supervisor, a forked child per variant (isolated), -j 1 and -j 2
+(b) a fresh Python process per variant (a folder of repro scripts), on a subset: each costs ~10 s
+(c) the same variants in one process, no isolation: the floor
+(d) building one matrix cell's environment with a warm cache, with uv and with pip
+
+Prints the measured table and the ratios against the targets; it is not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.dsl.catalog import load_catalog  # noqa: E402
+from harness.execution.pool import WorkerPool  # noqa: E402
+
+CELL_PINS = ["torch==2.13.0", "transformers==5.23.0", "peft==0.21.2", "bitsandbytes==0.50.2", "accelerate==1.15.0"]
+
+
+def isolated(variants: list, jobs: int) -> tuple[float, float]:
+    """(seconds for all variants, startup seconds) through the real worker pool."""
+    with WorkerPool("cpu", jobs) as pool:
+        started = time.perf_counter()
+        for _ in pool.run(variants):
+            pass
+        return time.perf_counter() - started, pool.startup_s
+
+
+def floor(variants: list) -> float:
+    """All variants in this very process after one import: no isolation at all."""
+    from harness.execution.pipeline import run_variant
+    from harness.execution.stack import import_stack, warm_up
+
+    import_stack()
+    warm_up()
+    started = time.perf_counter()
+    for variant in variants:
+        run_variant(variant.scenario, "cpu", lambda phase: None)
+    return time.perf_counter() - started
+
+
+def fresh_processes(variants: list, catalog: str) -> list[float]:
+    times = []
+    for variant in variants:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "one_variant.py"), catalog, variant.id],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def catalog_wall(jobs: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "harness", "run", "scenarios", "-j", str(jobs), "--out", f"{tmp}/r.jsonl"],
+            cwd=ROOT,
+            capture_output=True,
+        )
+        return time.perf_counter() - started
+
+
+def environment_build(installer: str) -> float:
+    """A cell's environment with a warm cache: `uv venv` + `uv pip install`, or venv + pip."""
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "env"
+        started = time.perf_counter()
+        if installer == "uv":
+            uv = shutil.which("uv")
+            subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+            subprocess.run([uv, "pip", "install", "-q", "-p", str(venv), *CELL_PINS], check=True)
+        else:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *CELL_PINS], check=True)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", default="scenarios/methods")
+    parser.add_argument("--fresh", type=int, default=6, help="variants measured with a fresh process each")
+    parser.add_argument("--skip-env", action="store_true", help="skip (d), the environment builds")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    variants = load_catalog([args.catalog]).variants
+    n = len(variants)
+    print(f"{n} variants from {args.catalog}; {os.cpu_count()} cores\n")
+
+    isolated_1, startup = isolated(variants, 1)
+    isolated_2, _ = isolated(variants, 2)
+    floor_s = floor(variants)
+    fresh = fresh_processes(variants[: args.fresh], args.catalog)
+    harness_subset, _ = isolated(variants[: args.fresh], 1)
+    catalog_s = catalog_wall(2)
+
+    per = {
+        "harness -j1": isolated_1 / n,
+        "harness -j2": isolated_2 / n,
+        "no isolation (floor)": floor_s / n,
+        f"fresh process (first {len(fresh)})": statistics.mean(fresh),
+    }
+    rows = [(name, f"{seconds * 1000:9.1f} ms") for name, seconds in per.items()]
+    rows.append(("supervisor startup (once)", f"{startup:9.1f} s"))
+    rows.append(("whole catalog, -j2, wall", f"{catalog_s:9.1f} s"))
+    if not args.skip_env:
+        uv_s, pip_s = environment_build("uv"), environment_build("pip")
+        rows += [
+            ("cell environment, uv (warm cache)", f"{uv_s:9.1f} s"),
+            ("cell environment, pip (warm cache)", f"{pip_s:9.1f} s"),
+        ]
+    print("per variant (steady state, after the one-time import):")
+    for name, value in rows:
+        print(f"  {name:<38}{value}")
+
+    ratio_floor = per["harness -j1"] / per["no isolation (floor)"]
+    ratio_fresh = statistics.mean(fresh) / (harness_subset / len(fresh))
+    print("\nratios (target):")
+    print(f"  harness -j1 / no-isolation floor         {ratio_floor:6.2f}x   (<= 3x)")
+    print(f"  fresh process / harness, same variants   {ratio_fresh:6.1f}x   (>= 50x)")
+    print(f"  throughput -j2 / -j1                     {isolated_1 / isolated_2:6.2f}x   (-> {os.cpu_count()} cores)")
+    print(f"  whole catalog wall                       {catalog_s:6.1f} s    (< 60 s)")
+    if not args.skip_env:
+        print(f"  pip / uv environment build               {pip_s / uv_s:6.1f}x")
+
+
+if __name__ == "__main__":
+    main()

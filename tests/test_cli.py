@@ -75,3 +75,19 @@ def test_schema_validates_every_catalog_file() -> None:
 def test_record_schema_is_exported() -> None:
     schema = json.loads(harness("schema", "--record").stdout)
     assert {"outcome", "signature", "expectation", "claims", "env"} <= set(schema["properties"])
+
+
+def test_hooks_never_run_from_a_results_file(tmp_path: Path, e2e_run) -> None:
+    """A record names the hooks of its scenario; reading records must never import them."""
+    marker = tmp_path / "pwned"
+    (tmp_path / "evil.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('x')\ndef boom(*args):\n    pass\n"
+    )
+    record = dict(e2e_run.by_id()["kinds[passes]"])
+    record["scenario"] = {**record["scenario"], "steps": {**record["scenario"]["steps"], "hook": "evil:boom"}}
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps(record) + "\n")
+    shown = harness("show", "kinds[passes]", FIXTURES / "e2e" / "kinds.yaml", "--results", results, cwd=tmp_path)
+    assert shown.code == 0, shown.stderr
+    assert '"outcome": "passed"' in shown.stdout  # the record was read and shown
+    assert not marker.exists()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -183,3 +186,56 @@ def test_github_job_matrix_covers_each_cell_once_and_respects_the_job_limit(
     assert sorted(n for job in grouped for n in job["cells"].split()) == sorted(c.name for c in cells)
     assert {"name", "cells", "runs-on", "device", "python"} <= set(grouped[0])
     assert json.dumps(grouped)  # what `harness matrix --github` prints
+
+
+matrix_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10),
+    st.text(max_size=8),
+    st.sampled_from(["latest", "4.44.2", ">=0.17", "<<1", "==4.57.*", "cpu", "cuda"]),
+)
+matrix_values = st.recursive(
+    matrix_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["latest_minors", "range", "pick", "transformers", "peft", "device", "jobs", "x"]),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def matrix_documents(draw: st.DrawFn) -> dict:
+    document = {
+        "axes": {"transformers": ["4.44.2", "latest"], "peft": [{"latest_minors": 2}]},
+        "strategy": "pairwise",
+        "exclude": [{"peft": ">=0.21"}],
+        "include": [{"transformers": "4.57.6", "accelerate": "1.10.1"}],
+        "selections": {"smoke": {"cells": [{"transformers": "4.57.6"}]}},
+    }
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(["axes", "strategy", "exclude", "include", "defaults", "selections", "junk"]))
+        document[key] = draw(matrix_values)
+    return document
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "600")), deadline=None)
+@given(matrix_documents())
+def test_fuzzed_matrix_documents_load_or_fail_cleanly(document: dict) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        links = Path(folder) / "links"
+        links.mkdir()
+        for package, versions in RELEASES.items():
+            for version in versions:
+                (links / f"{package}-{version}-py3-none-any.whl").write_bytes(b"")
+        path = Path(folder) / "matrix.yaml"
+        path.write_text(yaml.safe_dump(document))
+        try:
+            load_plan(path, PackageIndex(indexes=[], find_links=[str(links)], cache_dir=None))
+        except InputError as error:
+            assert error.format().startswith(f"{path}"), error.format()

@@ -1,0 +1,133 @@
+"""The report's views computed from real two-stack results plus an unbuildable matrix cell."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from conftest import HOSTILE, OLDER_STACK, ReportData, harness
+
+from harness.report.cells import UNBUILT, cell_key
+from harness.report.model import Grid, build_grid
+from harness.report.records import read_files
+from harness.report.views.boundaries import find_boundaries
+from harness.report.views.claims import judge_claims
+from harness.report.views.signatures import group_by_signature
+
+BROKEN = "seed-001-peft-checkpointing-backward-twice[broken]"
+
+
+@pytest.fixture(scope="module")
+def grid(report_data: ReportData) -> Grid:
+    return build_grid(read_files(report_data.grid_files).records)
+
+
+@pytest.fixture(scope="module")
+def site(report_data: ReportData, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("views-site")
+    done = harness("report", *report_data.grid_files, "--db", out / "h.sqlite", "--out", out)
+    assert done.code == 0, done.stderr
+    return out
+
+
+def test_cells_are_columns_in_version_order_headed_by_their_versions(grid: Grid) -> None:
+    keys = [cell.key for cell in grid.cells]
+    assert keys[1:] == ["older", "current"] and keys[0].startswith("py3.11-torch2.13.0-tf4.36.2")
+    unbuilt, older, current = grid.cells
+    assert older.versions["transformers"] == OLDER_STACK["transformers"] and older.versions["peft"] == "0.17.1"
+    assert current.versions["transformers"] == metadata.version("transformers")
+    assert ("tf", OLDER_STACK["transformers"]) in older.header
+    assert older.lock["peft"] == "0.17.1" and "ft-harness" not in older.pins()
+    # the unbuildable cell knows only what it asked for, and says so in every row
+    assert unbuilt.lock == {} and unbuilt.pins()["transformers"] == "4.36.2"
+    assert {e.outcome for (_, c), e in grid.entries.items() if c == unbuilt.index} == {"unresolvable"}
+
+
+def test_a_record_without_a_cell_name_gets_one_from_its_environment(report_data: ReportData) -> None:
+    record = read_files([report_data.current]).records[0]
+    key = cell_key({**record, "cell": None})
+    env = record["env"]
+    assert (
+        key
+        == f"py{env['python']}-torch{env['torch']}-tf{env['transformers']}-peft{env['peft']}-bnb{env['bitsandbytes']}-acc{env['accelerate']}-cpu"
+    )
+
+
+def test_failures_are_grouped_by_signature_with_their_scenarios_and_cells(grid: Grid) -> None:
+    groups = group_by_signature(grid)
+    failing = [e for e in grid.entries.values() if e.outcome != "passed"]
+    assert sum(g.count for g in groups) == len(failing)
+    assert [g.count for g in groups] == sorted((g.count for g in groups), reverse=True)
+    unresolvable = next(g for g in groups if "unresolvable" in g.outcomes)
+    assert unresolvable.count == 4 and unresolvable.label == "unresolvable"
+    # signatures strip numbers ("=1" becomes "=<n>"), not markup
+    hostile = next(g for g in groups if "<script>window.__ft_pwned=<n></script>" in g.text)
+    assert hostile.label == "TypeError" and {grid.cells[c].key for c, _ in hostile.cells(grid)} == {"older", "current"}
+    assert hostile.scenarios(grid) == [("escape-check", ["older", "current"])]
+
+
+def test_boundaries_say_where_an_outcome_changes_and_which_packages_change_together(grid: Grid) -> None:
+    found = {b.row.id: b for b in find_boundaries(grid)}
+    broken = found[BROKEN]
+    axes = {axis.package: axis for axis in broken.explaining}
+    current = metadata.version("transformers")
+    assert (
+        axes["transformers"].sentence()
+        == f"failed with transformers <= {OLDER_STACK['transformers']}, passed from {current}"
+    )
+    # every package differs between the two stacks: the matrix cannot tell them apart
+    assert ["transformers", "peft", "bitsandbytes", "accelerate"] in broken.confounded()
+    # unbuildable cells are no evidence about a scenario
+    assert sum(broken.outcomes.values()) == 2
+    for boundary in found.values():
+        outcomes = {e.outcome for e in grid.row_entries(boundary.row.index) if e.outcome not in UNBUILT}
+        assert len(outcomes) > 1
+
+
+def test_claims_collect_every_cells_verdict(grid: Grid, report_data: ReportData) -> None:
+    claims = judge_claims(grid)
+    judged = [
+        (r["id"], r["cell"], c["says"], c["verdict"])
+        for r in read_files(report_data.grid_files).records
+        for c in r["claims"]
+    ]
+    assert sorted((e.variant, grid.cells[e.cell].key, c.says, e.verdict) for c in claims for e in c.evidence) == sorted(
+        judged
+    )
+    for claim in claims:
+        verdicts = {e.verdict for e in claim.evidence}
+        assert claim.verdict == (verdicts.pop() if len(verdicts) == 1 else "partly")
+    assert {c.source.rsplit("/", 1)[-1][:3] for c in claims} >= {"000", "001", "002"}  # the three seed pages
+
+
+def test_junit_has_a_suite_per_cell_and_fails_only_the_unexpected(site: Path, grid: Grid) -> None:
+    root = ET.parse(site / "junit.xml").getroot()
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert set(suites) == {cell.key for cell in grid.cells}
+    assert int(root.get("tests")) == len(grid.entries)
+    unexpected = [e for e in grid.entries.values() if e.unexpected and e.outcome not in UNBUILT]
+    assert int(root.get("failures")) == len(unexpected)
+    assert int(root.get("errors")) == 4  # the unresolvable cell's variants
+    escape = next(case for case in root.iter("testcase") if case.get("name") == "escape-check")
+    assert escape.find("failure") is None  # it fails, as its scenario expects
+    assert HOSTILE in escape.find("system-out").text  # XML escaping keeps the text intact
+    assert suites["older"].find("properties/property[@name='transformers']").get("value") == OLDER_STACK["transformers"]
+
+
+def test_markdown_summary_has_cells_signatures_claims_and_no_markup(site: Path, grid: Grid) -> None:
+    summary = (site / "summary.md").read_text()
+    for cell in grid.cells:
+        assert f"| {cell.key} |" in summary
+    assert "## Failures by signature" in summary and "## Claims" in summary
+    assert "First run in the history" in summary
+    assert "<script" not in summary and "<img" not in summary
+
+
+def test_the_page_carries_record_text_only_escaped(site: Path) -> None:
+    page = (site / "index.html").read_text()
+    assert "window.__ft_pwned" in page  # the text is there ...
+    assert HOSTILE not in page and "<img src=x" not in page  # ... but never as markup
+    assert "&lt;script&gt;window.__ft_pwned=&lt;n&gt;&lt;/script&gt;" in page  # server-rendered views: entities
+    assert "\\u003cscript\\u003ewindow.__ft_pwned=1" in page  # data for the script: JSON escapes

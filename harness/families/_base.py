@@ -162,16 +162,37 @@ def decoder_family(
 # Sizes shared by the decoder families: small enough for ~ms steps, big enough for every
 # method (GQA needs heads > kv heads) and for bitsandbytes, whose 4-bit blocks are 64 wide:
 # narrower layers take code paths no real model takes.
-TINY_DECODER = {
-    "vocab_size": 128,
+# Ids 0-2 are pad/bos/eos in every tiny vocabulary (_inputs draws text tokens from 3 up).
+TINY_VOCABULARY = {"vocab_size": 128, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+# The common layout, in the parameter names most configs use.
+TINY_LAYOUT = {
     "hidden_size": 64,
     "intermediate_size": 128,
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
-    "num_key_value_heads": 2,
     "max_position_embeddings": 64,
-    "pad_token_id": 0,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
-    "tie_word_embeddings": False,
 }
+TINY_DECODER = {**TINY_VOCABULARY, **TINY_LAYOUT, "num_key_value_heads": 2, "tie_word_embeddings": False}
+
+
+def encoder_classifier_family(
+    name: str, config_class: str, prefix: str, tiny: Mapping[str, Any], *, attention: list[str]
+) -> Family:
+    """A BERT-style encoder: sequence and token classification heads share one recipe."""
+    from harness.families import _inputs
+
+    # `output.dense` also matches the attention output projection; peft's own IA3 defaults use
+    # the same suffix, so "mlp" here means what users get from peft.
+    mlp = ["intermediate.dense", "output.dense"]
+    return Family(
+        name=name,
+        config_class=config_class,
+        tiny=tiny,
+        tasks={
+            "seq-cls": Task(f"{prefix}ForSequenceClassification", _inputs.classification, "SEQ_CLS"),
+            "token-cls": Task(f"{prefix}ForTokenClassification", _inputs.token_classification, "TOKEN_CLS"),
+        },
+        targets={"attention": attention, "mlp": mlp, "all": [*attention, *mlp]},
+        feedforward=["output.dense"],
+        groups=ENCODER_CLASSIFIER_GROUPS,
+    )

@@ -1,5 +1,5 @@
 from harness.families import _inputs
-from harness.families._base import Family, Task
+from harness.families._base import TINY_VOCABULARY, Family, Task
 
 ATTENTION = ["q_proj", "v_proj"]
 MLP = ["fc1", "fc2"]
@@ -8,7 +8,7 @@ FAMILY = Family(
     name="bart",
     config_class="BartConfig",
     tiny={
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "d_model": 64,
         "encoder_layers": 2,
         "decoder_layers": 2,
@@ -17,9 +17,6 @@ FAMILY = Family(
         "encoder_ffn_dim": 128,
         "decoder_ffn_dim": 128,
         "max_position_embeddings": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
         # BART starts decoding from eos and forces eos last, as the real checkpoints do.
         "decoder_start_token_id": 2,
         "forced_eos_token_id": 2,

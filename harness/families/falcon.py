@@ -1,4 +1,4 @@
-from harness.families._base import decoder_family
+from harness.families._base import TINY_VOCABULARY, decoder_family
 
 FAMILY = decoder_family(
     "falcon",
@@ -6,14 +6,11 @@ FAMILY = decoder_family(
     "Falcon",
     # The defaults are Falcon-7B's layout: multi-query attention, parallel attention/MLP, rotary.
     {
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "hidden_size": 64,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "max_position_embeddings": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
     },
     # Its projections are FalconLinear, an nn.Linear subclass that peft and bitsandbytes accept.
     attention=["query_key_value"],

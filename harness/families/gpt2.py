@@ -1,4 +1,4 @@
-from harness.families._base import decoder_family
+from harness.families._base import TINY_VOCABULARY, decoder_family
 
 FAMILY = decoder_family(
     "gpt2",
@@ -6,15 +6,12 @@ FAMILY = decoder_family(
     "GPT2",
     # GPT-2's own parameter names; n_inner None would mean 4 * n_embd.
     {
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "n_embd": 64,
         "n_inner": 128,
         "n_layer": 2,
         "n_head": 4,
         "n_positions": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
     },
     # Conv1D layers: c_attn is the fused qkv projection, and c_proj exists in both attention
     # and MLP, so the MLP one is named with its parent.

@@ -1,20 +1,10 @@
-from harness.families._base import decoder_family
+from harness.families._base import TINY_LAYOUT, TINY_VOCABULARY, decoder_family
 
 FAMILY = decoder_family(
     "gpt_neox",
     "GPTNeoXConfig",
     "GPTNeoX",
-    {
-        "vocab_size": 128,
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "max_position_embeddings": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
-    },
+    {**TINY_VOCABULARY, **TINY_LAYOUT},
     # One fused query_key_value projection; `dense` is the attention output.
     attention=["query_key_value"],
     mlp=["dense_h_to_4h", "dense_4h_to_h"],

@@ -1,11 +1,11 @@
-from harness.families._base import decoder_family
+from harness.families._base import TINY_VOCABULARY, decoder_family
 
 FAMILY = decoder_family(
     "opt",
     "OPTConfig",
     "OPT",
     {
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "hidden_size": 64,
         "ffn_dim": 128,
         # Defaults to 512 (a projection in and out of the embeddings): keep it the hidden size,
@@ -14,9 +14,6 @@ FAMILY = decoder_family(
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "max_position_embeddings": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
     },
     attention=["q_proj", "v_proj"],
     mlp=["fc1", "fc2"],

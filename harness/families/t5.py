@@ -1,11 +1,11 @@
 from harness.families import _inputs
-from harness.families._base import Family, Task
+from harness.families._base import TINY_VOCABULARY, Family, Task
 
 FAMILY = Family(
     name="t5",
     config_class="T5Config",
     tiny={
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "d_model": 64,
         "d_kv": 16,  # per-head width is its own setting in T5, not d_model / heads
         "d_ff": 128,
@@ -13,9 +13,6 @@ FAMILY = Family(
         "num_heads": 4,
         "relative_attention_num_buckets": 8,
         "relative_attention_max_distance": 32,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
         "decoder_start_token_id": 0,  # T5 starts decoding from the pad token
     },
     tasks={"seq2seq-lm": Task("T5ForConditionalGeneration", _inputs.seq2seq, "SEQ_2_SEQ_LM")},

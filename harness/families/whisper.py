@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.families import _inputs
-from harness.families._base import Family, Task
+from harness.families._base import TINY_VOCABULARY, Family, Task
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +34,7 @@ FAMILY = Family(
     name="whisper",
     config_class="WhisperConfig",
     tiny={
-        "vocab_size": 128,
+        **TINY_VOCABULARY,
         "num_mel_bins": 80,
         "d_model": 64,
         "encoder_layers": 2,
@@ -47,9 +47,6 @@ FAMILY = Family(
         "decoder_ffn_dim": 256,
         "max_source_positions": 32,  # 64 feature frames instead of 3000
         "max_target_positions": 64,
-        "pad_token_id": 0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
         "decoder_start_token_id": 1,
         # The defaults name ids of the 51865-token vocabulary.
         "begin_suppress_tokens": None,

@@ -26,13 +26,13 @@ MAX_SIGNATURE = 240
 
 def normalize(message: str) -> str:
     """The message with everything that varies between runs or machines replaced by a token."""
-    text = _first_statement(message)
+    text = first_statement(message)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text.strip()[:MAX_SIGNATURE]
 
 
-def _first_statement(message: str) -> str:
+def first_statement(message: str) -> str:
     """The first line, or, when it opens a multi-line module repr, its head and the closing line.
 
     ``WhisperDecoder(\n  (embed_tokens): ...\n) got multiple values for ...`` becomes

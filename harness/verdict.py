@@ -8,6 +8,7 @@ from typing import Any
 from harness.dsl.conditions import Context, holds
 from harness.dsl.schema import CELL_OUTCOMES, PHASES, Expectation, OutcomePattern, Scenario
 from harness.record import ClaimVerdict, Verdict
+from harness.signature import first_statement
 
 DEFAULT_EXPECTATION = Expectation(outcome="passed")
 
@@ -19,7 +20,7 @@ def summarize(observed: dict[str, Any]) -> str:
     if outcome == "passed":
         return "passed"
     if error:
-        return f"{outcome} at {observed.get('phase')}: {error['type']}: {error['message'].splitlines()[0][:300]}"
+        return f"{outcome} at {observed.get('phase')}: {error['type']}: {first_statement(error['message'])[:300]}"
     reason = observed.get("reason")
     return f"{outcome} at {observed.get('phase')}" + (f": {reason}" if reason else "")
 

@@ -91,7 +91,8 @@ def test_whole_catalog_runs_as_expected(catalog, catalog_run: Completed) -> None
 @pytest.mark.slow
 def test_seed_claims_are_judged_from_what_happened(catalog_run: Completed) -> None:
     verdicts = {(r["id"], c["role"]): c["verdict"] for r in catalog_run.records for c in r["claims"]}
-    assert verdicts[("seed-000-lora-config-gradient-checkpointing[broken]", "broken")] == "refuted"
+    # the page's broken code does fail, but with a TypeError at attach, not its RuntimeError at backward
+    assert verdicts[("seed-000-lora-config-gradient-checkpointing[broken]", "broken")] == "partly"
     assert verdicts[("seed-000-lora-config-gradient-checkpointing[fixed]", "fixed")] == "refuted"
     assert verdicts[("seed-001-peft-checkpointing-backward-twice[broken]", "broken")] == "refuted"
     assert verdicts[("seed-001-peft-checkpointing-backward-twice[fixed]", "fixed")] == "confirmed"

@@ -79,3 +79,10 @@ def report(session: nox.Session) -> None:
     session.install("-e", ".")
     results = sorted(map(str, run.glob("*.jsonl")))
     session.run("harness", "report", *results, "--out", str(ROOT / "reports" / "site"), *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The side-by-side benchmark (isolated vs fresh process vs no isolation; uv vs pip): prints ratios."""
+    session.install("-e", ".[default]")
+    session.run("python", "bench/run_bench.py", *session.posargs)

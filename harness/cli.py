@@ -25,6 +25,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("harness.commands.catalog:schema_command", "Print the JSON Schema of scenarios or records."),
     "matrix": ("harness.matrix.cli:matrix_command", "Resolve matrix.yaml and show its cells (or CI's job matrix)."),
     "bisect": ("harness.matrix.cli:bisect_command", "Find the release where a scenario's behaviour changes."),
+    "report": (
+        "harness.report.cli:report_command",
+        "Merge results into the history; write the HTML report, JUnit, summary.",
+    ),
+    "history": ("harness.report.cli:history_command", "List the report history's runs and their changes."),
+    "repro": ("harness.report.cli:repro_command", "Export a standalone script reproducing one recorded result."),
+    "explore": ("harness.explore.cli:explore_command", "Search for new failures; write each as a scenario."),
 }
 
 

@@ -125,13 +125,15 @@ def test_every_familys_batch_builder_inlines_as_plain_code(family: str) -> None:
 
 
 def test_quantization_configs_match_what_the_harness_builds() -> None:
-    import torch  # noqa: F401  (the Code expressions below name torch dtypes)
+    import torch
     import transformers
 
     catalog = load_catalog([Path("scenarios")])
-    specs = {v.scenario.quantization for v in catalog.variants if v.scenario.quantization.backend != "none"}
+    quantized = [v.scenario.quantization for v in catalog.variants if v.scenario.quantization.backend != "none"]
+    specs = {spec.model_dump_json(): spec for spec in quantized}
     assert specs
-    for spec in specs:
+    for spec in specs.values():
         built = (four_bit if spec.backend == "bnb-4bit" else eight_bit)(spec)
-        kwargs = {k: eval(v.text) if hasattr(v, "text") else v for k, v in bnb_kwargs(spec).items()}
+        # the script's code expressions name torch dtypes (torch.bfloat16)
+        kwargs = {k: eval(v.text, {"torch": torch}) if hasattr(v, "text") else v for k, v in bnb_kwargs(spec).items()}
         assert transformers.BitsAndBytesConfig(**kwargs).to_dict() == built.to_dict()

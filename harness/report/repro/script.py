@@ -1,0 +1,428 @@
+"""A record's scenario as a standalone script: the harness's pipeline written out as plain code.
+
+Each stage mirrors harness/execution/pipeline.py and training.py for this one scenario: the
+same seed and tiny config, the same batch (the family's input builder, inlined), the same
+save/reload through ``from_pretrained(quantization_config=...)``, prepare call, checkpointing call
+(on the same object, at the same point, under the same API name), adapter config, precision,
+loop or Trainer, and the same correctness checks deciding *silent*.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from harness.checkpointing import PATHS
+from harness.checkpointing._base import KWARGS_PARAMETER, OFF, checkpoint_kwargs
+from harness.dsl.schema import Scenario
+from harness.execution import training
+from harness.families import FAMILIES, _inputs
+from harness.families._base import Family, Task, _default_collate, _default_rows
+from harness.methods import METHODS
+from harness.report.repro.inline import Call, Code, Recorder, ReproError, call, inline_functions, literal
+
+TEMPLATE = "repro.py.j2"
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+_ATTACH_CALLS = {"add_adapter": "model.add_adapter", "get_peft_model": "peft.get_peft_model"}
+
+
+class _Everything:
+    """A field set that has every name: the harness's Trainer arguments, unfiltered."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def scenario_of(record: dict[str, Any]) -> Scenario:
+    try:
+        return Scenario.model_validate(record["scenario"])
+    except Exception as exc:
+        raise ReproError(f"{record['id']}: its resolved scenario no longer validates: {exc}") from None
+
+
+def render_script(record: dict[str, Any], script_name: str, versions: str, recorded: str) -> str:
+    scenario = scenario_of(record)
+    family = FAMILIES[scenario.model.family]
+    task = family.task(scenario.model)
+    context = {
+        "id": record["id"],
+        "cell": record.get("cell") or "(derived from its environment)",
+        "harness_version": record.get("harness_version", ""),
+        "recorded": recorded,
+        "versions": versions,
+        "source": record.get("source", ""),
+        "line": record.get("line", 1),
+        "description": scenario.description,
+        "script_name": script_name,
+        "seed": scenario.model.seed,
+        "device": literal(record.get("device", "cpu")),
+        "precision": scenario.precision,
+        "checks": scenario.checks,
+        "checks_spec": scenario.checks.model_dump(),
+        "optimizer": scenario.steps.optimizer,
+        "quantized": scenario.quantization.backend != "none",
+        **_dtypes(scenario),
+        **_build(scenario, family, task, record),
+        **_quantize(scenario, record),
+        **_prepare(scenario),
+        **_checkpointing(scenario, record),
+        **_attach(scenario, family, task),
+        **_train(scenario, task, record),
+    }
+    context["imports"] = _imports(context)
+    context["steps"] = _steps(scenario, context)
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=False,  # Python source, not HTML: values are written with literal()
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template(TEMPLATE).render(context)
+
+
+def _dtypes(scenario: Scenario) -> dict[str, Any]:
+    precision = scenario.precision
+    weights = precision.mode == "weights" and precision.dtype != "fp32"
+    autocast = precision.mode == "autocast" and precision.dtype != "fp32"
+    return {
+        "dtype": TORCH_DTYPES[precision.dtype] if weights else None,
+        "autocast": TORCH_DTYPES[precision.dtype] if autocast else None,
+    }
+
+
+def _build(scenario: Scenario, family: Family, task: Task, record: dict[str, Any]) -> dict[str, Any]:
+    spec = scenario.model
+    values = {**family.tiny, **spec.config}
+    config = family.make_config(Recorder("transformers"), values) if family.make_config else None
+    if not isinstance(config, Call):
+        config = Call("transformers", family.config_class, values)
+    model_code = f"transformers.{task.model_class}(config)"
+    if spec.attn_implementation:
+        model_code = (
+            f"transformers.{task.model_class}._from_config(config, attn_implementation={spec.attn_implementation!r})"
+        )
+    hooks = _hooks(scenario, record)
+    builder = task.inputs
+    return {
+        "family": family.name,
+        "config_class_literal": literal(family.config_class),
+        "model_class_literal": literal(task.model_class),
+        "config_code": literal(config, 4),
+        "model_code": model_code,
+        "build_comment": (
+            f"a tiny {family.name} ({task.model_class}) from its config class: random weights, nothing downloaded"
+            if not spec.hook
+            else f"the scenario's own model hook {spec.hook}"
+        ),
+        "inputs": literal(scenario.inputs.model_dump(mode="json"), 0),
+        "builder_name": builder.__name__,
+        "builder_source": inline_functions([builder, *_trainer_functions(scenario, task)]).rstrip(),
+        "groups": literal([list(pair) for pair in family.groups], 0),
+        "default_group": literal(family.default_group),
+        **hooks,
+    }
+
+
+def _trainer_functions(scenario: Scenario, task: Task) -> list[Any]:
+    if scenario.runner != "trainer" or scenario.steps.hook:
+        return []
+    return [_rows_function(task), _collate_function(task)]
+
+
+def _rows_function(task: Task) -> Any:
+    # The default row functions import the harness; what they call is plain.
+    return _inputs.split_rows if task.rows is _default_rows else task.rows
+
+
+def _collate_function(task: Task) -> Any:
+    return _inputs.stack_rows if task.collate is _default_collate else task.collate
+
+
+def _hooks(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
+    sources = []
+    calls: dict[str, str] = {}
+    for kind, reference in (("model", scenario.model.hook), ("steps", scenario.steps.hook)):
+        if not reference:
+            continue
+        module_name, _, function = reference.rpartition(":")
+        path = _hook_file(module_name, record)
+        variable = f"{kind}_hook_module"
+        sources.append(
+            {
+                "variable": variable,
+                "module_literal": literal(Path(path).stem),
+                "source_literal": _source_literal(path.read_text(encoding="utf-8")),
+                "file_literal": literal(path.name),
+            }
+        )
+        calls[kind] = f"{variable}.{function}"
+    return {
+        "hook_sources": sources,
+        "hook_references": ", ".join(r for r in (scenario.model.hook, scenario.steps.hook) if r),
+        "model_hook": {"call": calls["model"]} if "model" in calls else None,
+        "steps_hook": {"call": calls["steps"]} if "steps" in calls else None,
+        "scenario_namespace": _namespace(scenario, 0) if sources else "None",
+    }
+
+
+def _hook_file(module_name: str, record: dict[str, Any]) -> Path:
+    """Where `harness run` found the hook: beside the scenario file, else on sys.path."""
+    import importlib.util
+
+    candidate = Path(module_name if module_name.endswith(".py") else module_name.replace(".", "/") + ".py")
+    beside = Path(record.get("source", "")).parent / candidate
+    if beside.is_file():
+        return beside
+    spec = importlib.util.find_spec(module_name.removesuffix(".py"))
+    if spec is not None and spec.origin and Path(spec.origin).is_file():
+        return Path(spec.origin)
+    raise ReproError(
+        f"cannot find the hook module {module_name!r} (looked beside {record.get('source')} and on sys.path); "
+        "run `harness repro` from the directory `harness run` ran in"
+    )
+
+
+def _source_literal(source: str) -> str:
+    # Verbatim and readable where possible: a raw triple-quoted string the source cannot end early.
+    for quote in ("'''", '"""'):
+        if quote not in source and not source.rstrip("\n").endswith("\\"):
+            return f"r{quote}{source}{quote}"
+    return repr(source)
+
+
+def _namespace(value: Any, indent: int) -> str:
+    """The resolved scenario as nested SimpleNamespaces where pydantic has models (hooks read
+    `scenario.steps.lr` as they would on the harness's object); mappings stay dicts."""
+    if isinstance(value, BaseModel):
+        pad = " " * (indent + 4)
+        items = [f"{pad}{name}={_namespace(getattr(value, name), indent + 4)}," for name in type(value).model_fields]
+        return "SimpleNamespace(\n" + "\n".join(items) + f"\n{' ' * indent})"
+    if isinstance(value, list) and any(isinstance(item, BaseModel) for item in value):
+        pad = " " * (indent + 4)
+        return "[\n" + "\n".join(f"{pad}{_namespace(item, indent + 4)}," for item in value) + f"\n{' ' * indent}]"
+    return literal(value.model_dump(mode="json") if isinstance(value, BaseModel) else _plain(value), indent)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like data of a field value (tuples as lists, as pydantic dumps them)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _quantize(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
+    spec = scenario.quantization
+    if spec.backend == "none":
+        return {}
+    reload: dict[str, Any] = {"quantization_config": Code("quantization_config")}
+    if _dtypes(scenario)["dtype"]:
+        reload[_dtype_keyword(record)] = Code("DTYPE")
+    if record.get("device") == "cuda":
+        reload["device_map"] = {"": 0}
+    return {
+        "bnb_call": call("transformers.BitsAndBytesConfig", bnb_kwargs(spec), 4),
+        "from_pretrained_call": call("model_class.from_pretrained", reload, 4, positional=("saved.name",)),
+    }
+
+
+def bnb_kwargs(spec: Any) -> dict[str, Any]:
+    """The BitsAndBytesConfig keywords, as harness/quantization/bnb.py builds them (a test compares)."""
+    if spec.backend == "bnb-4bit":
+        kwargs: dict[str, Any] = {
+            "load_in_4bit": True,
+            "bnb_4bit_quant_type": spec.quant_type,
+            "bnb_4bit_use_double_quant": spec.double_quant,
+            "bnb_4bit_compute_dtype": Code(f"torch.{spec.compute_dtype}"),
+        }
+    elif spec.backend == "bnb-8bit":
+        kwargs = {"load_in_8bit": True}
+    else:
+        raise ReproError(f"no repro recipe for quantization backend {spec.backend!r}")
+    if spec.skip_modules is not None:
+        kwargs["llm_int8_skip_modules"] = spec.skip_modules
+    return {**kwargs, **spec.config}
+
+
+def _dtype_keyword(record: dict[str, Any]) -> str:
+    """transformers 4.56 renamed from_pretrained's torch_dtype to dtype; the cell's version decides."""
+    from packaging.version import InvalidVersion, Version
+
+    version = (record.get("env") or {}).get("transformers")
+    try:
+        return "dtype" if version is None or Version(version).release >= (4, 56) else "torch_dtype"
+    except InvalidVersion:
+        return "dtype"
+
+
+def _prepare(scenario: Scenario) -> dict[str, Any]:
+    spec = scenario.quantization
+    if spec.prepare is None:
+        return {"prepare": None}
+    path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
+    kwargs = {"use_gradient_checkpointing": False, **path.prepare_kwargs(scenario.checkpointing), **spec.prepare_kwargs}
+    return {"prepare": {"function": spec.prepare, "call": call(spec.prepare, kwargs, 4, positional=("model",))}}
+
+
+def _checkpointing(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
+    spec = scenario.checkpointing
+    before = after = trainer = None
+    if spec.enabled and spec.via in ("before-wrap", "after-wrap"):
+        code = _enable_code(spec, (record.get("effective") or {}).get("checkpoint_api"))
+        before, after = (code, None) if spec.via == "before-wrap" else (None, code)
+    elif spec.enabled and spec.via == "trainer":
+        trainer = _trainer_checkpointing(spec)
+    elif spec.enabled and spec.via != "kbit-prepare":
+        raise ReproError(f"no repro recipe for checkpointing path {spec.via!r}")
+    return {
+        "checkpointing_before": before,
+        "checkpointing_after": after,
+        "trainer_checkpointing": trainer,
+        "input_require_grads": spec.input_require_grads,
+    }
+
+
+def _enable_code(spec: Any, recorded_api: str | None) -> str:
+    kwargs = checkpoint_kwargs(spec)
+    api = spec.api if spec.api != "auto" else recorded_api
+
+    def call(name: str, indent: str) -> str:
+        arguments = "" if kwargs is None else f"{KWARGS_PARAMETER[name]}={literal(kwargs)}"
+        return f"{indent}model.{name}({arguments})"
+
+    if api in KWARGS_PARAMETER:
+        return call(api, "    ")
+    # Not recorded (the run failed before): whichever name the installed transformers has.
+    return "\n".join(
+        [
+            '    if hasattr(model, "activation_checkpointing_enable"):  # transformers 5 renamed the switch',
+            call("activation_checkpointing_enable", "        "),
+            "    else:",
+            call("gradient_checkpointing_enable", "        "),
+        ]
+    )
+
+
+def _trainer_checkpointing(spec: Any) -> str:
+    kwargs = checkpoint_kwargs(spec)
+    pad = "        "
+    if spec.api == "auto":
+        choose = '"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"'
+        lines = [
+            f"{pad}# transformers 5 names these activation_checkpointing*; older ones gradient_checkpointing*",
+            f"{pad}prefix = {choose}",
+        ]
+    else:
+        prefix = (
+            "activation_checkpointing" if spec.api == "activation_checkpointing_enable" else "gradient_checkpointing"
+        )
+        lines = [f"{pad}prefix = {prefix!r}"]
+    lines.append(f"{pad}arguments[prefix] = True")
+    if kwargs is not None:
+        lines.append(f'{pad}arguments[prefix + "_kwargs"] = {literal(kwargs)}')
+    return "\n".join(lines)
+
+
+def _attach(scenario: Scenario, family: Family, task: Task) -> dict[str, Any]:
+    method = METHODS[scenario.peft.method]
+    if not method.attaches:
+        return {"attach": None}
+    task_type = task.peft_task_type
+    base = method.config_kwargs(scenario, family, task_type, accepted=set())
+    full = method.config_kwargs(scenario, family, task_type, accepted=None)
+    extras = {k: v for k, v in full.items() if k not in base}
+    trailing = ("**{key: value for key, value in extras.items() if key in accepted}",) if extras else ()
+    config_call = call(f"peft.{method.config_class}", base, 4, trailing=trailing)
+    wrap = scenario.peft.wrap_kwargs
+    mode = scenario.peft.attach
+    if mode == "add_adapter":
+        attach_call = call("model.add_adapter", wrap, 4, positional=("peft_config",))
+    else:
+        attach_call = "model = " + call("peft.get_peft_model", wrap, 4, positional=("model", "peft_config"))
+    return {
+        "attach": {
+            "config_class": method.config_class,
+            "config_class_literal": literal(method.config_class),
+            "config_call": config_call,
+            "attach_call": attach_call,
+            "extras": literal(extras) if extras else None,
+            "mode": mode,
+            "summary": f"{method.name} through {_ATTACH_CALLS[mode]}",
+        }
+    }
+
+
+def _train(scenario: Scenario, task: Task, record: dict[str, Any]) -> dict[str, Any]:
+    steps = scenario.steps
+    runner = scenario.runner
+    context: dict[str, Any] = {
+        "runner": runner,
+        "train_steps": steps.train_steps,
+        "lr": steps.lr,
+        "repeat_forward": steps.repeat_forward,
+        "retain_graph": steps.retain_graph,
+        "second_backward": steps.second_backward,
+        "requires_grad": scenario.inputs.requires_grad,
+        "grad_input": task.grad_input,
+        "grad_input_literal": literal(task.grad_input),
+        "trainer_arguments": None,
+        "precision_arguments": None,
+        "rows_function": None,
+        "collate_function": None,
+    }
+    if runner == "trainer" and not steps.hook:
+        wanted = training._harness_arguments(scenario, _Everything(), record.get("device", "cpu"), "<workdir>")  # type: ignore[arg-type]
+        wanted.pop("use_cpu", None)
+        wanted["output_dir"] = Code("tempfile.mkdtemp()")
+        code = literal(wanted, 8)
+        precision = training._precision_arguments(scenario)
+        context.update(
+            trainer_arguments=code,
+            precision_arguments=literal(precision) if precision else None,
+            rows_function=_rows_function(task).__name__,
+            collate_function=_collate_function(task).__name__,
+        )
+    context["train_comment"] = _train_comment(scenario, runner)
+    return context
+
+
+def _train_comment(scenario: Scenario, runner: str) -> str:
+    steps = scenario.steps
+    if steps.hook:
+        return f"the scenario's own step hook {steps.hook}"
+    if runner == "trainer":
+        return f"transformers.Trainer for {steps.train_steps} step(s)"
+    return f"{steps.train_steps} step(s) of a plain loop, optimizer {steps.optimizer}"
+
+
+def _imports(context: dict[str, Any]) -> list[str]:
+    names = ["math", "re", "sys", "traceback"]
+    if context["quantized"] or context["runner"] == "trainer":
+        names.append("tempfile")
+    if context["quantized"]:
+        names.append("importlib.util")
+    if (context["attach"] and context["attach"]["extras"]) or context["runner"] == "trainer":
+        names.append("dataclasses")
+    lines = [f"import {name}" for name in sorted(names)]
+    modules = "ModuleType, SimpleNamespace" if context["hook_sources"] else "SimpleNamespace"
+    return [*lines, f"from types import {modules}", "from typing import Any"]
+
+
+def _steps(scenario: Scenario, context: dict[str, Any]) -> str:
+    steps = ["build"]
+    if context["quantized"]:
+        steps.append(f"quantize ({scenario.quantization.backend})")
+    if context["prepare"]:
+        steps.append(f"prepare ({scenario.quantization.prepare})")
+    if scenario.checkpointing.enabled:
+        steps.append(f"checkpointing ({scenario.checkpointing.via})")
+    if context["attach"]:
+        steps.append(f"attach ({context['attach']['summary']})")
+    steps.append("train (" + context["train_comment"] + ")")
+    return ", ".join(steps)

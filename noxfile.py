@@ -84,5 +84,5 @@ def report(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The side-by-side benchmark (isolated vs fresh process vs no isolation; uv vs pip): prints ratios."""
-    session.install("-e", ".[default]")
+    session.install("-e", ".[default]", "uv")  # (d) builds a cell's environment with uv and with pip
     session.run("python", "bench/run_bench.py", *session.posargs)

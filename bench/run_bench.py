@@ -87,12 +87,19 @@ def environment_build(installer: str) -> float:
         started = time.perf_counter()
         if installer == "uv":
             uv = shutil.which("uv")
-            subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
-            subprocess.run([uv, "pip", "install", "-q", "-p", str(venv), *CELL_PINS], check=True)
+            quiet([uv, "venv", "-q", "-p", sys.executable, str(venv)])
+            quiet([uv, "pip", "install", "-q", "-p", str(venv), *CELL_PINS])
         else:
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *CELL_PINS], check=True)
+            quiet([sys.executable, "-m", "venv", str(venv)])
+            quiet([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *CELL_PINS])
         return time.perf_counter() - started
+
+
+def quiet(command: list[str]) -> None:
+    """Run an installer step; its chatter (pip's index warnings) only when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command[:4])} ... failed:\n{done.stdout}{done.stderr}")
 
 
 def main() -> None:

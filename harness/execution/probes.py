@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import sys
 import time
 import traceback
 import warnings
@@ -112,14 +111,15 @@ def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _forget_once_only_messages() -> None:
-    """Forked from a warm parent, we inherit its 'already warned once' memory; reset it."""
+    """Forked from a warm parent, we inherit its 'already warned once' memory; reset it.
+
+    Python's own per-module `__warningregistry__` needs no walk: `simplefilter` bumps the filters'
+    version, and each registry clears itself at its next warning. Walking the ~3,400 modules did
+    it by hand and cost a forked child ~6,000 copy-on-write page faults (26 ms of a ~100 ms child).
+    """
     once = getattr(logging.Logger, "warning_once", None)
     if hasattr(once, "cache_clear"):
         once.cache_clear()
-    for module in list(sys.modules.values()):
-        registry = getattr(module, "__warningregistry__", None)
-        if isinstance(registry, dict):
-            registry.clear()
 
 
 class PhaseClock:

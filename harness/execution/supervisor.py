@@ -46,7 +46,7 @@ def receive(conn: Connection) -> dict[str, Any]:
 # -- the child side -------------------------------------------------------------------------------
 
 
-def run_child(task: dict[str, Any], results: Connection, device: str, memory_cap: int | None) -> None:
+def run_child(task: dict[str, Any], results: Connection, device: str, cap_memory: bool) -> None:
     """Body of an isolated child: run one variant and send its observation."""
     from harness.dsl.catalog import Variant
     from harness.execution.pipeline import run_variant
@@ -54,7 +54,8 @@ def run_child(task: dict[str, Any], results: Connection, device: str, memory_cap
     _die_with_parent()
     faulthandler.enable(all_threads=True)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    if memory_cap is not None:
+    if cap_memory:  # what the warm interpreter already maps, plus the variant's allowance
+        memory_cap = _address_space_kb() * 1024 + task["memory_mb"] * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
     _reset_peak_rss()
     variant = Variant.from_json(task["variant"])
@@ -122,7 +123,7 @@ def spawned_child_main(task_file: str, results_fd: int, output_fd: int, device: 
     from harness.execution.stack import import_stack
 
     import_stack()
-    run_child(task, results, device, memory_cap=None)
+    run_child(task, results, device, cap_memory=False)
 
 
 # -- the supervisor side --------------------------------------------------------------------------
@@ -146,6 +147,20 @@ class Child:
     rss_baseline_kb: int = 0
 
 
+@dataclass
+class Spare:
+    """A child forked ahead of time, waiting for its variant on a pipe of its own.
+
+    Forking the warm interpreter costs ~15 ms (its page tables are copied); done while the
+    previous variant runs, on a core that is otherwise idle, it is off the critical path.
+    """
+
+    pid: int
+    tasks: Connection
+    results_fd: int
+    output: Path
+
+
 class Supervisor:
     def __init__(self, inbox: Connection, outbox: Connection, jobs: int, device: str, isolation: str):
         self.inbox = inbox
@@ -155,11 +170,14 @@ class Supervisor:
         self.isolation = isolation
         self.queue: deque[dict[str, Any]] = deque()
         self.children: dict[Connection, Child] = {}
+        self.spare: Spare | None = None
+        self.exited: set[int] = set()  # children that reported and are exiting: reaped without waiting
 
     def serve(self) -> None:
         inbox = self.inbox
         while True:
             self._launch()
+            self._keep_a_spare()
             ready = wait([inbox, *self.children], timeout=self._wait_timeout())
             for conn in ready:
                 if conn is inbox:
@@ -183,12 +201,13 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 preload(message["families"], message["trainer"])
             _freeze_heap()
+            self._drop_spare()  # forked before the preload: it would lack what was just loaded
         elif message["op"] == "stop":
             return False
         return True
 
     def _wait_timeout(self) -> float | None:
-        return WATCH_INTERVAL_S if self.children else None
+        return WATCH_INTERVAL_S if self.children or self.exited else None
 
     def _launch(self) -> None:
         while self.queue and len(self.children) < self.jobs:
@@ -196,20 +215,35 @@ class Supervisor:
             child = self._fork(task) if self.isolation == "fork" else self._spawn(task)
             self.children[child.results] = child
 
+    def _keep_a_spare(self) -> None:
+        """While variants run, fork the next child so it is ready when one of them ends."""
+        if self.isolation == "fork" and self.spare is None and self.children:
+            self.spare = self._fork_spare()
+
     def _fork(self, task: dict[str, Any]) -> Child:
+        spare, self.spare = self.spare or self._fork_spare(), None
+        with contextlib.suppress(OSError):  # a spare that died already: its Child sees EOF
+            send(spare.tasks, task)
+        spare.tasks.close()
+        return self._child(task, spare.pid, spare.results_fd, spare.output)
+
+    def _fork_spare(self) -> Spare:
+        task_read, task_write = os.pipe()
         read_fd, write_fd = os.pipe()
         output_fd, output = tempfile.mkstemp(prefix="ft-harness-out-")
-        memory_cap = _address_space_kb() * 1024 + task["memory_mb"] * 2**20
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: never return into the supervisor loop
             status = 0
             try:
-                os.close(read_fd)
+                for fd in (task_write, read_fd):
+                    os.close(fd)
                 self._close_inherited()
                 _redirect_output(output_fd)
-                run_child(task, Connection(write_fd, readable=False), self.device, memory_cap)
+                task = _await_task(Connection(task_read, writable=False))
+                if task is not None:
+                    run_child(task, Connection(write_fd, readable=False), self.device, cap_memory=True)
             except BaseException:
                 status = 70
                 with contextlib.suppress(Exception):
@@ -218,9 +252,19 @@ class Supervisor:
                     traceback.print_exc()
             finally:
                 os._exit(status)
-        os.close(write_fd)
-        os.close(output_fd)
-        return self._child(task, pid, read_fd, output)
+        for fd in (task_read, write_fd, output_fd):
+            os.close(fd)
+        return Spare(pid, Connection(task_write, readable=False), read_fd, Path(output))
+
+    def _drop_spare(self) -> None:
+        if self.spare is None:
+            return
+        spare, self.spare = self.spare, None
+        spare.tasks.close()  # EOF: the spare exits without running anything
+        os.close(spare.results_fd)
+        with contextlib.suppress(OSError):
+            spare.output.unlink()
+        self.exited.add(spare.pid)
 
     def _close_inherited(self) -> None:
         """A forked child keeps no end of the supervisor's pipes, so EOF still means 'gone'."""
@@ -285,8 +329,14 @@ class Supervisor:
             child.phase = message["phase"]
         elif "observation" in message:
             child.observation = message["observation"]
+            if child.process is None:
+                # Its output is flushed and all that follows is os._exit: report now, and let
+                # the kernel tear down the address space (~10 ms) off the critical path.
+                self.exited.add(child.pid)
+                self._finish(child)
 
     def _watch(self) -> None:
+        self._reap_exited()
         now = time.monotonic()
         for child in list(self.children.values()):
             if child.kill_at is not None:
@@ -306,8 +356,17 @@ class Supervisor:
         rss = _status_kb(child.pid, "VmRSS")
         return rss is not None and child.phase is not None and rss - child.rss_baseline_kb > child.memory_mb * 1024
 
+    def _reap_exited(self, block: bool = False) -> None:
+        for pid in list(self.exited):
+            try:
+                done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.exited.discard(pid)
+
     def _finish(self, child: Child) -> None:
-        status = _reap(child)
+        status = 0 if child.pid in self.exited else _reap(child)
         del self.children[child.results]
         child.results.close()
         tail = _tail(child.output)
@@ -320,9 +379,21 @@ class Supervisor:
         send(self.outbox, {"op": "done", "key": child.key, "observation": observation})
 
     def _stop_all(self) -> None:
+        self._drop_spare()
         for child in list(self.children.values()):
             _kill(child.pid, signal.SIGKILL)
             _reap(child)
+        self._reap_exited(block=True)
+
+
+def _await_task(tasks: Connection) -> dict[str, Any] | None:
+    """A spare's wait for its variant; None when the supervisor drops it instead."""
+    try:
+        return receive(tasks)
+    except (EOFError, OSError):
+        return None
+    finally:
+        tasks.close()
 
 
 def _lost(child: Child, status: int) -> dict[str, Any]:
@@ -425,6 +496,9 @@ def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolati
             isolation = "spawn" if device == "cuda" else "fork"
         if isolation == "fork":
             stack.warm_up()
+            # What run_child imports, imported here once: in each forked child it cost ~25 ms.
+            import harness.dsl.catalog
+            import harness.execution.pipeline  # noqa: F401
     except BaseException as exc:  # a stack that cannot import is a fact about this environment
         send(outbox, {"op": "import_error", "error": describe_exception(exc)})
         return

@@ -89,7 +89,7 @@ def main() -> None:
     index, build_s = build(args.results, args.rows, args.cells, args.out)
     details_dir = index.parent / "details"
     sidecars = sum(p.stat().st_size for p in details_dir.glob("*.js")) if details_dir.exists() else 0
-    timings = measure(index, args.loads)
+    timings = measure(index.resolve(), args.loads)
     print(f"report of {args.rows} variants x {args.cells} cells = {args.rows * args.cells} cells")
     print(f"  built in            {build_s:8.2f} s (python: grid, views, details)")
     print(f"  index.html          {index.stat().st_size / 1e6:8.2f} MB")

@@ -188,7 +188,7 @@ def explore_command(
 
 
 def _versions(env: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {env[name]}" for name in found_files.PINNED if env.get(name))
+    return ", ".join(f"{name} {env[name]}" for name in found_files.BOUNDED if env.get(name))
 
 
 def _catalog_signatures(

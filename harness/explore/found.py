@@ -22,8 +22,8 @@ from harness.record import Record
 from harness.signature import normalize
 from harness.verdict import mismatches
 
-# The packages a found failure is pinned to: those that decide what a fine-tuning step does.
-PINNED = ("torch", "transformers", "peft", "bitsandbytes")
+# The packages whose versions bound a found failure: those that decide what a fine-tuning step does.
+BOUNDED = ("torch", "transformers", "peft", "bitsandbytes")
 # What signature.normalize puts where text varies between runs; a regex must not span one.
 VARIABLE = re.compile(r"<(?:n|shape|path|addr|version)>")
 REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
@@ -81,7 +81,7 @@ def escape(text: str) -> str:
 
 def expectation(record: Record, env: dict[str, Any]) -> dict[str, Any]:
     """The observed outcome as an `expect` entry, checked against the record it came from."""
-    entry: dict[str, Any] = {"when": _Flow(pins(env)), "outcome": record.outcome, "phase": record.phase}
+    entry: dict[str, Any] = {"when": _Flow(found_since(env)), "outcome": record.outcome, "phase": record.phase}
     if record.error is not None and record.outcome == "failed":
         entry["error"] = record.error.type.rsplit(".", 1)[-1]
         piece = distinctive(record.error.message)
@@ -100,13 +100,13 @@ def expectation(record: Record, env: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v is not None}
 
 
-def pins(env: dict[str, Any]) -> dict[str, str]:
+def found_since(env: dict[str, Any]) -> dict[str, str]:
     """`when:` conditions from the versions found with on (local build tags like +cpu dropped).
 
     Exact pins would make the entry expect `passed` on the next release of any of four packages,
     so every release would break the catalog's own run without anything having been fixed.
     """
-    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in PINNED if env.get(name)}
+    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in BOUNDED if env.get(name)}
 
 
 def describe(fields: Fields, record: Record) -> str:
@@ -170,7 +170,7 @@ def observed(record: Record) -> str:
 def header(finding: Finding, env: dict[str, Any], seed: int, when: datetime) -> str:
     signature = finding.record.signature
     assert signature is not None
-    versions = ", ".join(f"{name} {env[name]}" for name in ("python", *PINNED, "accelerate") if env.get(name))
+    versions = ", ".join(f"{name} {env[name]}" for name in ("python", *BOUNDED, "accelerate") if env.get(name))
     lines = [
         f"Found by `harness explore` on {when:%Y-%m-%d %H:%M} UTC (seed {seed}, round {finding.round}, "
         f"first seen at example {finding.example}); {shrinking(finding)}.",

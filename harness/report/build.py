@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.report.compare import past_runs
 from harness.report.html import INLINE_DETAILS_LIMIT, SiteFiles, SiteInput, write_site
 from harness.report.junit import write_junit
 from harness.report.markdown import summary_markdown, write_markdown
@@ -47,7 +48,7 @@ def build_outputs(
     grid = run_grid(history, run)
     comparison = comparison_for(history, run, grid)
     problems = run.problems if problems is None else problems
-    site = SiteInput(grid, run, comparison, history.runs(), problems, run.sources)
+    site = SiteInput(grid, run, comparison, history.runs(), problems, run.sources, past=past_runs(history, run))
     files = write_site(site, out_dir, inline_limit)
     junit = write_junit(grid, junit_path or out_dir / "junit.xml")
     summary = summary_markdown(grid, run, comparison, problems)

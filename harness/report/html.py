@@ -10,8 +10,10 @@ the data, and by the script's use of ``textContent``.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, outcome_rank
-from harness.report.payload import details_chunk, grid_payload, script_json
+from harness.report.cells import UNBUILT
+from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, gist, outcome_rank
+from harness.report.payload import PastRun, details_chunk, grid_payload, script_json
 from harness.report.store import Run
-from harness.report.views.boundaries import AxisBoundary, find_boundaries
+from harness.report.views.boundaries import AxisBoundary, RowBoundaries, find_boundaries
 from harness.report.views.charts import BAR_WIDTH, COLOURS, cell_bars, run_bars
 from harness.report.views.claims import judge_claims
 from harness.report.views.regressions import KINDS, Comparison
@@ -49,6 +52,7 @@ class SiteInput:
     problems: list[str]
     sources: list[str]
     title: str = "ft-harness compatibility report"
+    past: list[PastRun] = field(default_factory=list)  # other runs of the history, to compare with
 
 
 @dataclass
@@ -128,7 +132,7 @@ def render_page(site: SiteInput, inline_details: list[tuple[int, Markup]]) -> st
         "nonce": nonce,
         "css": Markup(template_text("report.css")),
         "js": Markup(template_text("report.js")),
-        "grid_json": Markup(script_json(grid_payload(grid))),
+        "grid_json": Markup(script_json(grid_payload(grid, site.run.number if site.run else None, site.past))),
         "inline_details": inline_details,
         "details_path_json": Markup(script_json(DETAILS_DIR + "/")),
         "details_block": DETAILS_BLOCK,
@@ -170,6 +174,9 @@ def signature_context(grid: Grid) -> dict[str, Any]:
                 "id": group.id,
                 "text": group.text,
                 "label": group.label,
+                "gist": gist(group.example.record),
+                "messages": _messages(group.entries),
+                "links": upstream_links(group.entries),
                 "count": group.count,
                 "unexpected": group.unexpected,
                 "outcomes": group.outcomes.most_common(),
@@ -190,9 +197,53 @@ def signature_context(grid: Grid) -> dict[str, Any]:
     return {"signature_groups": shown, "more_groups": max(0, len(groups) - MAX_GROUPS)}
 
 
+MAX_LINKS = 8
+MAX_MESSAGES = 3
+_VERSION = re.compile(r"\d+\.\d+")
+
+
+def _messages(entries: list[Entry]) -> list[str]:
+    """The raw messages behind a signature that name a version (the signature strips versions)."""
+    found: list[str] = []
+    for entry in entries:
+        message = str((entry.record.get("error") or {}).get("message") or "")
+        if _VERSION.search(message) and message not in found:
+            found.append(message)
+            if len(found) == MAX_MESSAGES:
+                break
+    return found
+
+
+def upstream_links(entries: list[Entry]) -> list[dict[str, str]]:
+    """Where a failure is discussed upstream: the scenarios' links, then the sources of their claims.
+    Web addresses become links; anything else (a page kept in the repository) is shown as a path."""
+    seen: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        scenario = entry.record.get("scenario") or {}
+        sources = [(link, "link") for link in scenario.get("links") or []]
+        sources += [(claim.get("source"), "claim source") for claim in entry.record.get("claims") or []]
+        for target, kind in sources:
+            if isinstance(target, str) and target and target not in seen:
+                seen[target] = {"target": target, "kind": kind, "web": _is_web(target)}
+        if len(seen) >= MAX_LINKS:
+            break
+    return list(seen.values())[:MAX_LINKS]
+
+
+def _is_web(target: str) -> bool:
+    return target.lower().startswith(("https://", "http://"))
+
+
 def boundary_context(grid: Grid) -> dict[str, Any]:
-    shown = []
+    # Variants that flip at exactly the same cells, the same way, are one finding shown once.
+    patterns: dict[tuple[tuple[int, str], ...], list[RowBoundaries]] = {}
     for found in find_boundaries(grid):
+        entries = grid.row_entries(found.row.index)
+        pattern = tuple(sorted((e.cell, e.outcome) for e in entries if e.outcome not in UNBUILT))
+        patterns.setdefault(pattern, []).append(found)
+    shown = []
+    for same in patterns.values():
+        found = same[0]
         # Packages that change at the same cells are one finding: said once, the others named with it.
         groups: dict[Any, list[AxisBoundary]] = {}
         for axis in found.explaining:
@@ -202,12 +253,14 @@ def boundary_context(grid: Grid) -> dict[str, Any]:
         shown.append(
             {
                 "id": found.row.id,
+                "variants": [b.row.id for b in same],
                 "outcomes": sorted(found.outcomes.items(), key=lambda item: outcome_rank(item[0])),
                 "explaining": [
                     {
                         "package": axes[0].package,
                         "sentence": axes[0].sentence(),
                         "together": [f"{a.package} {_transition(a)}" for a in axes[1:]],
+                        "bisect": bisect_commands(grid, found.row.id, axes) if len(axes) > 1 else [],
                     }
                     for axes in groups.values()
                 ],
@@ -224,6 +277,46 @@ def boundary_context(grid: Grid) -> dict[str, Any]:
             }
         )
     return {"boundaries": shown}
+
+
+BISECTABLE = frozenset({"transformers", "peft", "bitsandbytes", "accelerate", "torch"})
+
+
+def bisect_commands(grid: Grid, variant: str, axes: list[AxisBoundary]) -> list[str]:
+    """One `harness bisect` per package that changes with the others: the package searched between
+    its versions on either side of the boundary, the others held at the passing side's versions, so
+    each command says whether that package alone moves the outcome."""
+    commands = []
+    for axis in axes:
+        ends = _good_and_bad(axis)
+        if ends is None or axis.package not in BISECTABLE:
+            continue
+        good, bad, good_cell = ends
+        pins = [
+            f"--pin {other.package}=={version}"
+            for other in axes
+            if other is not axis
+            and other.package in BISECTABLE
+            and (version := grid.cells[good_cell].versions.get(other.package))
+        ]
+        commands.append(
+            " ".join(
+                ["harness bisect", shlex.quote(variant), "--package", axis.package, "--good", good, "--bad", bad, *pins]
+            )
+        )
+    return commands
+
+
+def _good_and_bad(axis: AxisBoundary) -> tuple[str, str, int] | None:
+    """(good version, bad version, a cell on the good side) at a two-sided boundary with a pass."""
+    if len(axis.segments) != 2:
+        return None
+    first, second = axis.segments
+    if second.outcome == "passed" and first.outcome != "passed":
+        return second.first, first.last, second.cells[0]
+    if first.outcome == "passed" and second.outcome != "passed":
+        return first.last, second.first, first.cells[0]
+    return None
 
 
 def _transition(axis: AxisBoundary) -> str:
@@ -276,6 +369,7 @@ def change_context(grid: Grid, comparison: Comparison) -> dict[str, Any]:
                 "before_text": (change.before.signature or {}).get("text", "")
                 if change.before.outcome != "passed"
                 else "",
+                "scenario_changed": change.scenario_changed,
                 "after_outcome": change.after.outcome,
                 "after_text": (change.after.signature or {}).get("text", "")
                 if change.after.outcome != "passed"

@@ -1,8 +1,14 @@
-"""A Markdown summary for GitHub's step summary: changes since the previous run come first."""
+"""A Markdown summary for GitHub's step summary: changes since the previous run come first.
+
+Record texts are untrusted: signatures go into code spans (where nothing renders), every other
+text has its Markdown escaped and its web addresses broken, so no record can put a link, an image
+(a tracking pixel) or HTML into the summary.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -17,12 +23,44 @@ MAX_SIGNATURES = 15
 MAX_CELL = 160
 
 
-def cell_text(value: object, limit: int = MAX_CELL) -> str:
-    """Safe in a table cell: no HTML (GitHub renders it), no pipe, no line break."""
+# Markdown that makes emphasis, links or images; "[" alone is left (no reference can be defined
+# in a one-line table cell, and variant ids are full of brackets), "](" and "![" are broken.
+_EMPHASIS = re.compile(r"([\\*_~`])")
+_LINK_OPENERS = (("](", "]\\("), ("![", "!\\["), ("]:", "]\\:"))
+# GitHub turns bare addresses, @mentions and #123 into links: a zero-width space breaks them.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|file)(:)|(www)(\.)|([@#])(?=\w)")
+ZWSP = "\u200b"
+
+
+def _one_line(value: object, limit: int) -> str:
     text = " ".join(str(value or "").split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return html.escape(text, quote=False).replace("|", "\\|").replace("`", "'")
+    return text[: limit - 1] + "…" if len(text) > limit else text
+
+
+def cell_text(value: object, limit: int = MAX_CELL) -> str:
+    """Safe in a table cell: no HTML (GitHub renders it), no Markdown, no link, no pipe, no line break."""
+    text = html.escape(_one_line(value, limit), quote=False)
+    text = _EMPHASIS.sub(r"\\\1", text)
+    for raw, escaped in _LINK_OPENERS:
+        text = text.replace(raw, escaped)
+    text = _AUTOLINK.sub(lambda m: "".join(g for g in m.groups() if g) + ZWSP if m.group(5) else _break(m), text)
+    return text.replace("|", "\\|")
+
+
+def _break(match: re.Match[str]) -> str:
+    scheme, colon, www, dot = match.group(1, 2, 3, 4)
+    return f"{scheme}{ZWSP}{colon}" if scheme else f"{www}{ZWSP}{dot}"
+
+
+def code_span(value: object, limit: int = MAX_CELL) -> str:
+    """A code span in a table cell: shown verbatim (``LoraConfig.__init__()``), nothing rendered.
+    The fence is longer than any run of backticks inside; a pipe still needs its backslash."""
+    text = _one_line(value, limit)
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
 def summary_markdown(grid: Grid, run: Run | None, comparison: Comparison, problems: list[str]) -> str:
@@ -44,11 +82,18 @@ def _changes(grid: Grid, comparison: Comparison) -> list[str]:
     counts = comparison.counts()
     headline = " · ".join(f"**{counts[k]}** {k}" for k in KINDS)
     lines = [f"## Changes since run #{comparison.previous_run}", "", headline, ""]
+    if comparison.scenario_edits:
+        lines += [
+            f"{comparison.scenario_edits} of these ran an edited scenario definition (marked *scenario edited*): "
+            "not stack regressions.",
+            "",
+        ]
     if comparison.changes:
         lines += ["| change | scenario | cell | before | now |", "|---|---|---|---|---|"]
         for change in comparison.changes[:MAX_CHANGES]:
+            kind = change.kind + (" (scenario edited)" if change.scenario_changed else "")
             lines.append(
-                f"| {change.kind} | {cell_text(change.variant)} | {cell_text(change.cell)} "
+                f"| {kind} | {cell_text(change.variant)} | {cell_text(change.cell)} "
                 f"| {_outcome(change.before.record)} | {_outcome(change.after.record)} |"
             )
         if len(comparison.changes) > MAX_CHANGES:
@@ -61,9 +106,9 @@ def _changes(grid: Grid, comparison: Comparison) -> list[str]:
 
 
 def _outcome(record: dict) -> str:
-    outcome = record.get("outcome", "?")
+    outcome = str(record.get("outcome", "?"))
     signature = (record.get("signature") or {}).get("text", "")
-    return cell_text(outcome + (f" — {signature}" if signature and outcome != "passed" else ""), 120)
+    return cell_text(outcome) + (f" {code_span(signature, 120)}" if signature and outcome != "passed" else "")
 
 
 def _cells(grid: Grid) -> list[str]:
@@ -92,7 +137,7 @@ def _signatures(grid: Grid) -> list[str]:
         outcomes = ", ".join(group.outcomes)
         scenarios = len({e.row for e in group.entries})
         cells = len({e.cell for e in group.entries})
-        lines.append(f"| {group.count} | {outcomes} | {cell_text(group.text)} | {scenarios} | {cells} |")
+        lines.append(f"| {group.count} | {outcomes} | {code_span(group.text)} | {scenarios} | {cells} |")
     return [*lines, ""]
 
 
@@ -103,7 +148,7 @@ def _claims(grid: Grid) -> list[str]:
     lines = ["## Claims", "", "| verdict | claim | source | cells |", "|---|---|---|---|"]
     for claim in claims:
         counts = ", ".join(f"{v} {n}" for v, n in claim.counts.most_common())
-        lines.append(f"| **{claim.verdict}** | {cell_text(claim.says)} | {cell_text(claim.source, 80)} | {counts} |")
+        lines.append(f"| **{cell_text(claim.verdict)}** | {cell_text(claim.says)} | {cell_text(claim.source, 80)} | {counts} |")
     return [*lines, ""]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -148,6 +151,62 @@ def short_label(record: RecordDict) -> str:
     if outcome == "crashed":
         return _crash_label(record.get("reason") or "")
     return {"timed_out": "timeout", "install_error": "install error"}.get(str(outcome), str(outcome))
+
+
+# What a cell says in a few words, from the raw message (versions kept: signatures strip them).
+_GIST_PATTERNS = (
+    (re.compile(r"unexpected keyword argument '([^']+)'"), "unexpected kwarg {0}"),
+    (re.compile(r"multiple values for keyword argument '([^']+)'"), "kwarg {0} twice"),
+    (re.compile(r"(>=|<=|==|~=|>|<)\s*v?(\d+(?:\.\d+)+\S*)"), "needs {0} {1}"),
+    (re.compile(r"cannot import name '([^']+)'"), "no import {0}"),
+    (re.compile(r"has no attribute '([^']+)'"), "no attr {0}"),
+    (re.compile(r"does not require grad"), "no grad_fn"),
+    (re.compile(r"backward through the graph a second time"), "backward twice"),
+    (re.compile(r"not have been used in the graph"), "unused in graph"),
+    (
+        re.compile(r"shapes? cannot be multiplied|must match the size|invalid for input of size|not match the shape"),
+        "shape mismatch",
+    ),
+    (re.compile(r"dtype|c10::|type \(|scalar type"), "dtype mismatch"),
+    (re.compile(r"Attempting to unscale FP16"), "unscale fp16 grads"),
+    (re.compile(r"purely quantized"), "purely quantized"),
+    (re.compile(r"not found in the base model"), "targets not found"),
+    (re.compile(r"not supported|does not work with|not compatible"), "not supported"),
+)
+MAX_GIST = 40
+
+
+def gist(record: RecordDict) -> str:
+    """Why, in a few words: the error's telling part (a version it asks for kept), the silent
+    checks by name, the signal of a crash; the grid cells and the legend show it."""
+    outcome = record.get("outcome")
+    if outcome == "silent":
+        failed = (record.get("checks") or {}).get("failed") or [record.get("reason") or "silent"]
+        return " + ".join(str(check).split(" (", 1)[0] for check in failed)
+    error = record.get("error") or {}
+    message = " ".join(str(error.get("message") or "").split())
+    if outcome in ("failed", "import_error") and message:
+        for pattern, label in _GIST_PATTERNS:
+            if found := pattern.search(message):
+                return label.format(*found.groups())[:MAX_GIST]
+        words = message.split(" ")
+        if len(message) < 12:
+            return f"{short_label(record)}: {message}"
+        return " ".join(words[:5])[:MAX_GIST] + ("\u2026" if len(words) > 5 else "")
+    return short_label(record)
+
+
+# Parts of a resolved scenario that do not change what runs: editing them is no behaviour change.
+DESCRIPTIVE = frozenset({"id", "description", "tags", "links", "expect", "claim", "claims"})
+
+
+def scenario_fingerprint(record: RecordDict) -> str:
+    """The resolved scenario's behaviour-defining part, hashed: two records that differ here ran
+    different definitions (an edited scenario), whatever the stack did."""
+    scenario = record.get("scenario") or {}
+    defining = {k: v for k, v in scenario.items() if k not in DESCRIPTIVE} if isinstance(scenario, dict) else {}
+    text = json.dumps(defining, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _crash_label(reason: str) -> str:

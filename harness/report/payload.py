@@ -3,15 +3,20 @@
 Each grid cell is one integer: outcome index (4 bits), unexpected flag (1 bit), signature index
 (the rest); -1 where a variant has no record in a cell. Details (errors, logs, environment...) are
 only needed when a cell is clicked, so they are kept per column, apart from the grid.
+
+Earlier runs of the history come as differences from this one: for each, only the entries whose
+state (outcome, signature, scenario definition) is not this run's, so the page can compare any two
+runs, mark what changed since any run and draw a cell's history without a copy of every run.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from harness.report.cells import Cell
-from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, short_label
+from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, gist, scenario_fingerprint, short_label
 from harness.report.repro.command import install_lines, run_lines
 
 MISSING = -1
@@ -32,17 +37,47 @@ def script_json(value: Any) -> str:
     return text
 
 
-def grid_payload(grid: Grid) -> dict[str, Any]:
-    signatures: dict[str, int] = {"": 0}
-    table: list[list[str]] = [["", "", ""]]
+class Signatures:
+    """The distinct signatures of a page, each once: [id, text, type label, gist, raw message]."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {"": 0}
+        self.table: list[list[str]] = [["", "", "", "", ""]]
+
+    def of(self, entry: Entry) -> int:
+        signature = entry.signature
+        if not signature or entry.outcome == "passed":
+            return 0
+        key = signature["id"]
+        if key not in self.index:
+            self.index[key] = len(self.table)
+            message = str((entry.record.get("error") or {}).get("message") or "")[:500]
+            self.table.append([key, signature.get("text", ""), short_label(entry.record), gist(entry.record), message])
+        return self.index[key]
+
+
+@dataclass
+class PastRun:
+    """An earlier run of the history and its grid, for comparisons in the page."""
+
+    number: int
+    label: str
+    created_at: str
+    grid: Grid
+
+
+def grid_payload(grid: Grid, run_number: int | None = None, past: list[PastRun] | None = None) -> dict[str, Any]:
+    signatures = Signatures()
     dims = {name: sorted({row.dims[name] for row in grid.rows}) for name in DIMENSIONS}
     codes = []
     for row in grid.rows:
         line = []
         for cell in grid.cells:
             entry = grid.entries.get((row.index, cell.index))
-            line.append(MISSING if entry is None else _code(entry, signatures, table))
+            line.append(MISSING if entry is None else _code(entry, signatures))
         codes.append(line)
+    scenarios = Interned()
+    row_scenarios = [_row_scenarios(grid, row.index, scenarios) for row in grid.rows]
     return {
         "outcomes": list(OUTCOME_ORDER),
         "dimensions": dims,
@@ -58,22 +93,62 @@ def grid_payload(grid: Grid) -> dict[str, Any]:
             }
             for row in grid.rows
         ],
-        "signatures": table,
         "grid": codes,
+        "rowScenarios": row_scenarios,
+        "history": _history(grid, run_number, past or [], signatures, scenarios),
+        # last: filled while the history is encoded
+        "signatures": signatures.table,
     }
 
 
-def _code(entry: Entry, signatures: dict[str, int], table: list[list[str]]) -> int:
-    signature = entry.signature
-    index = 0
-    if signature and entry.outcome != "passed":
-        key = signature["id"]
-        if key not in signatures:
-            signatures[key] = len(table)
-            table.append([key, signature.get("text", ""), short_label(entry.record)])
-        index = signatures[key]
-    outcome = OUTCOME_ORDER.index(entry.outcome) if entry.outcome in OUTCOME_ORDER else len(OUTCOME_ORDER) - 1
-    return outcome | (int(entry.unexpected) << 4) | (index << 5)
+def _outcome_index(entry: Entry) -> int:
+    return OUTCOME_ORDER.index(entry.outcome) if entry.outcome in OUTCOME_ORDER else len(OUTCOME_ORDER) - 1
+
+
+def _code(entry: Entry, signatures: Signatures) -> int:
+    return _outcome_index(entry) | (int(entry.unexpected) << 4) | (signatures.of(entry) << 5)
+
+
+class Interned:
+    """Scenario fingerprints as small numbers (the page only needs to tell them apart)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def of(self, entry: Entry) -> int:
+        return self.index.setdefault(scenario_fingerprint(entry.record), len(self.index))
+
+
+def _row_scenarios(grid: Grid, row: int, scenarios: Interned) -> int | list[int]:
+    """The row's scenario definition: one number when every cell ran the same one (the rule)."""
+    found = [scenarios.of(entry) if (entry := grid.entries.get((row, cell.index))) else MISSING for cell in grid.cells]
+    distinct = {value for value in found if value != MISSING}
+    return distinct.pop() if len(distinct) == 1 else found
+
+
+def _history(
+    grid: Grid, run_number: int | None, past: list[PastRun], signatures: Signatures, scenarios: Interned
+) -> dict[str, Any]:
+    current: dict[tuple[int, int], list[int]] = {
+        key: [_outcome_index(entry), signatures.of(entry), scenarios.of(entry)] for key, entry in grid.entries.items()
+    }
+    rows = {row.id: row.index for row in grid.rows}
+    cells = {cell.key: cell.index for cell in grid.cells}
+    runs, differences = [], {}
+    for earlier in past:
+        states: dict[tuple[int, int], list[int]] = {}
+        for (r, c), entry in earlier.grid.entries.items():
+            row, cell = rows.get(earlier.grid.rows[r].id), cells.get(earlier.grid.cells[c].key)
+            if row is not None and cell is not None:
+                states[(row, cell)] = [_outcome_index(entry), signatures.of(entry), scenarios.of(entry)]
+        # only what differs from this run; [row, cell] alone: no record there in that run
+        changed = [[r, c, *state] for (r, c), state in states.items() if current.get((r, c)) != state]
+        changed += [[r, c] for (r, c) in current if (r, c) not in states]
+        differences[str(earlier.number)] = sorted(changed)
+        runs.append({"number": earlier.number, "label": earlier.label, "created_at": earlier.created_at})
+    if run_number is not None:
+        runs.append({"number": run_number, "label": "", "created_at": "", "current": True})
+    return {"runs": runs, "differences": differences}
 
 
 def _cell(cell: Cell, grid: Grid) -> dict[str, Any]:

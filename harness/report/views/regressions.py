@@ -1,7 +1,8 @@
 """What changed since the previous run: new failures, newly silent, fixed, changed signatures.
 
 Entries are matched by variant id and cell key. Unbuildable cells count as failing (the stack
-broke), skipped as neither passing nor failing.
+broke), skipped as neither passing nor failing. A change whose resolved scenario differs between
+the two records (someone edited its definition) is labelled so, and is not a stack regression.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.report.cells import UNBUILT
-from harness.report.model import BAD, Entry, Grid
+from harness.report.model import BAD, Entry, Grid, scenario_fingerprint
 
 KINDS = ("new failure", "newly silent", "fixed", "changed signature")
 FAILING = BAD | UNBUILT | {"silent"}
@@ -22,6 +23,11 @@ class Change:
     cell: str
     before: Entry
     after: Entry
+
+    @property
+    def scenario_changed(self) -> bool:
+        """The two records ran different scenario definitions: the edit, not the stack, may explain it."""
+        return scenario_fingerprint(self.before.record) != scenario_fingerprint(self.after.record)
 
 
 @dataclass
@@ -41,7 +47,12 @@ class Comparison:
 
     @property
     def regressed(self) -> bool:
-        return any(c.kind in ("new failure", "newly silent") for c in self.changes)
+        """A new failure or newly silent result on the same scenario definition: the stack regressed."""
+        return any(c.kind in ("new failure", "newly silent") and not c.scenario_changed for c in self.changes)
+
+    @property
+    def scenario_edits(self) -> int:
+        return sum(c.scenario_changed for c in self.changes)
 
 
 def compare(current: Grid, previous: Grid | None, previous_run: int | None) -> Comparison:

@@ -15,10 +15,16 @@ import pytest
 from conftest import FIXTURES, ROOT, harness
 
 FAULTS = FIXTURES / "faults"
+# An ignored signal stays ignored across exec, which is how `cmd &` in a script leaves SIGINT.
+IGNORE_SIGINT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
-def start(out: Path, *args: str, tag: str, **env: str) -> subprocess.Popen[str]:
+def start(out: Path, *args: str, tag: str, ignore_sigint: bool = False, **env: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "harness", "run", str(FAULTS / "slow.yaml"), "--out", str(out), *args]
+    if ignore_sigint:  # as a non-interactive shell starts a background job: SIGINT ignored, then exec
+        command = [sys.executable, "-c", IGNORE_SIGINT_THEN_EXEC, *command]
     environment = {**os.environ, "FT_HARNESS_TEST_TAG": tag, **env}
     return subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
@@ -79,6 +85,20 @@ def test_an_interrupted_run_keeps_every_completed_record_and_resume_finishes_it(
     final = records(out)
     assert sorted(r["id"] for r in final) == sorted(f"slow[seed={i}]" for i in range(1, 7))
     assert {r["run_id"] for r in final} == {kept[0]["run_id"]}  # a resumed run stays one run
+
+
+def test_sigint_stops_a_run_that_was_started_with_sigint_ignored(tmp_path: Path) -> None:
+    out, tag = tmp_path / "results.jsonl", uuid.uuid4().hex
+    process = start(out, tag=tag, ignore_sigint=True)
+    wait_for_records(out, 2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted by SIGINT" in stderr and "Traceback" not in stderr
+    assert no_process_left(tag), "the supervisor or a child outlived the interrupted run"
+    kept = records(out)
+    assert 2 <= len(kept) < 6
+    assert {r["id"] for r in kept} <= {f"slow[seed={i}]" for i in range(1, 7)}
 
 
 def test_two_runs_appending_to_one_file_do_not_corrupt_it(tmp_path: Path) -> None:

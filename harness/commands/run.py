@@ -85,12 +85,16 @@ def run_command(
         run_id=run_id,
         repeat=repeat,
     )
-    previous = signal.signal(signal.SIGTERM, _stop)
+    # Installed explicitly, SIGINT included: a run started as a background job of a
+    # non-interactive shell inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler of its own, so Ctrl-C or `kill -INT` would be lost.
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with console.progress(len(variants)) as on_record:
             result = run(variants, options, on_record)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     console.summary(result.records)
     console.totals(result.records, result.wall_s, str(out))
     if result.interrupted:

@@ -128,7 +128,7 @@ def render_page(site: SiteInput, inline_details: list[tuple[int, Markup]]) -> st
         "present_outcomes": {e.outcome for e in grid.entries.values()},
         "light": LIGHT_OUTCOMES,
         "label_width": 340,
-        "cell_width": 92,
+        "cell_width": 128,
         "nonce": nonce,
         "css": Markup(template_text("report.css")),
         "js": Markup(template_text("report.js")),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 from conftest import HOSTILE, OLDER_STACK, ReportData, harness
+from markdown_it import MarkdownIt
 
 from harness.report.cells import UNBUILT, cell_key
+from harness.report.markdown import cell_text, code_span
 from harness.report.model import Grid, build_grid
 from harness.report.records import read_files
 from harness.report.views.boundaries import find_boundaries
@@ -123,7 +127,43 @@ def test_markdown_summary_has_cells_signatures_claims_and_no_markup(site: Path, 
         assert f"| {cell.key} |" in summary
     assert "## Failures by signature" in summary and "## Claims" in summary
     assert "First run in the history" in summary
-    assert "<script" not in summary and "<img" not in summary
+    # rendered as GitHub renders a table: record text shows as text, never as markup
+    rendered = MarkdownIt("commonmark").enable("table").render(summary)
+    assert "<script" not in rendered and "<img" not in rendered and "<a " not in rendered
+    assert "&lt;script&gt;window.__ft_pwned" in rendered
+
+
+def test_markdown_keeps_signatures_verbatim_and_lets_no_record_link_or_track() -> None:
+    signature = "attach | TypeError: LoraConfig.__init__() got an unexpected keyword argument 'x`y'"
+    pixel = "![](https://tracker.example/p.gif) [click](https://evil.example) <https://a.example> www.b.example @someone #12"
+    table = f"| a | b |\n|---|---|\n| {code_span(signature)} | {cell_text(pixel)} |\n"
+    html = MarkdownIt("commonmark").enable("table").render(table)
+    assert "<code>attach | TypeError: LoraConfig.__init__() got an unexpected keyword argument 'x`y'</code>" in html
+    assert "<strong>" not in html and "<img" not in html and "<a " not in html
+    cell = html.split("<td>")[2]
+    # GitHub links bare addresses, mentions and issue numbers itself: a zero-width space breaks each
+    for linked in ("https://", "www.", "@someone", "#12"):
+        assert linked not in cell
+    assert cell_text("LoraConfig.__init__()") == "LoraConfig.\\_\\_init\\_\\_()"
+
+
+def test_summary_md_labels_a_change_on_an_edited_scenario(report_data: ReportData, tmp_path: Path) -> None:
+    records = read_files([report_data.current]).records
+    edited = copy.deepcopy(records)
+    passed = next(r for r in edited if r["outcome"] == "passed" and r["id"].startswith("kinds["))
+    failing = next(r for r in records if r["outcome"] == "failed")
+    passed.update({k: copy.deepcopy(failing[k]) for k in ("outcome", "phase", "error", "signature")})
+    passed["scenario"]["steps"]["lr"] = 0.5
+    second = tmp_path / "second.jsonl"
+    second.write_text("".join(json.dumps(r) + "\n" for r in edited))
+    db, out = tmp_path / "h.sqlite", tmp_path / "site"
+    assert harness("report", report_data.current, "--db", db, "--out", out).code == 0
+    done = harness("report", second, "--db", db, "--out", out, "--fail-on-regression")
+    # the only new failure ran an edited definition: not a stack regression
+    assert done.code == 0, done.stdout + done.stderr
+    summary = (out / "summary.md").read_text()
+    assert f"| new failure (scenario edited) | {cell_text(passed['id'])} | current |" in summary
+    assert "1 of these ran an edited scenario definition" in summary
 
 
 def test_the_page_carries_record_text_only_escaped(site: Path) -> None:

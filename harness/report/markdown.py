@@ -148,7 +148,8 @@ def _claims(grid: Grid) -> list[str]:
     lines = ["## Claims", "", "| verdict | claim | source | cells |", "|---|---|---|---|"]
     for claim in claims:
         counts = ", ".join(f"{v} {n}" for v, n in claim.counts.most_common())
-        lines.append(f"| **{cell_text(claim.verdict)}** | {cell_text(claim.says)} | {cell_text(claim.source, 80)} | {counts} |")
+        verdict, says, source = cell_text(claim.verdict), cell_text(claim.says), cell_text(claim.source, 80)
+        lines.append(f"| **{verdict}** | {says} | {source} | {counts} |")
     return [*lines, ""]
 
 

@@ -167,6 +167,7 @@ _GIST_PATTERNS = (
         re.compile(r"shapes? cannot be multiplied|must match the size|invalid for input of size|not match the shape"),
         "shape mismatch",
     ),
+    (re.compile(r"only Tensors of floating point"), "non-float requires grad"),
     (re.compile(r"dtype|c10::|type \(|scalar type"), "dtype mismatch"),
     (re.compile(r"Attempting to unscale FP16"), "unscale fp16 grads"),
     (re.compile(r"purely quantized"), "purely quantized"),
@@ -182,7 +183,7 @@ def gist(record: RecordDict) -> str:
     outcome = record.get("outcome")
     if outcome == "silent":
         failed = (record.get("checks") or {}).get("failed") or [record.get("reason") or "silent"]
-        return " + ".join(str(check).split(" (", 1)[0] for check in failed)
+        return " + ".join(_check_name(str(check)) for check in failed)
     error = record.get("error") or {}
     message = " ".join(str(error.get("message") or "").split())
     if outcome in ("failed", "import_error") and message:
@@ -194,6 +195,18 @@ def gist(record: RecordDict) -> str:
             return f"{short_label(record)}: {message}"
         return " ".join(words[:5])[:MAX_GIST] + ("\u2026" if len(words) > 5 else "")
     return short_label(record)
+
+
+_COUNTS = re.compile(r"\s*\((?:<n>|\d)[^()]*\)")  # "(8 tensors)", "(2 of 4)"
+_GROUP_AND_CHECK = re.compile(r"^[\w-]+ \(([^()]+)\)$")  # "finite (nonfinite-grad)"
+
+
+def _check_name(check: str) -> str:
+    """A failed check by its most telling name: "finite (nonfinite-grad (8 tensors))" is
+    nonfinite-grad, "no-grad:vision (2 of 4)" is no-grad:vision."""
+    text = _COUNTS.sub("", check).strip()
+    inner = _GROUP_AND_CHECK.match(text)
+    return inner.group(1) if inner else text
 
 
 # Parts of a resolved scenario that do not change what runs: editing them is no behaviour change.

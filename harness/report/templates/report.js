@@ -821,7 +821,7 @@
       const after = String(to) === String(CURRENT_RUN)
         ? el("a", { href: "#", "data-row": r, "data-cell": c, title: "open its details" }, stateBadge(change.after)) : stateBadge(change.after);
       return el("tr", { class: "compared" },
-        el("td", { class: "kind-" + change.kind.replace(/ /g, "-") }, el("b", null, change.kind), change.edited ? el("span", { class: "tag edited" }, "scenario edited") : null),
+        el("td", { class: "kind-" + change.kind.replace(/ /g, "-") }, el("b", null, change.kind), " ", change.edited ? el("span", { class: "tag edited" }, "scenario edited") : null),
         el("td", { class: "mono" }, DATA.rows[r].id), el("td", { class: "mono" }, DATA.cells[c].key), el("td", null, stateBadge(change.before)), el("td", null, after));
     });
     document.querySelector("#compare-table tbody").replaceChildren(...rows);

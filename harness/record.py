@@ -67,6 +67,11 @@ class GroupGradients(Open):
     nonzero_grad: int = 0
 
 
+class CheckResult(Open):
+    passed: bool | None = Field(description="None: measured but not judged (e.g. the reference did not run)")
+    detail: str = ""
+
+
 class Checks(Open):
     trainable_tensors: int = 0
     trainable_elements: int = 0
@@ -75,10 +80,18 @@ class Checks(Open):
     losses: list[float | None] = Field(default_factory=list)
     nonfinite_grads: int = 0
     updated: bool | None = None
-    quant_loss: float | None = None
-    reference_loss: float | None = None
-    quant_gap: float | None = None
-    failed: list[str] = Field(default_factory=list, description="names of the checks that failed")
+    results: dict[str, CheckResult] = Field(
+        default_factory=dict,
+        description="every named check that applied (gradients, finite, update, checkpointing-active, "
+        "checkpoint-impl, base-dtype, adapter-dtype, quantized, adapter-targets, grad-parity, quant-error): "
+        "passed, a one-line detail and its numbers",
+    )
+    failed: list[str] = Field(default_factory=list, description="'name (detail)' of each check that failed")
+
+
+class Location(Open):
+    step: int = Field(description="training step, from 1")
+    forward: int = Field(description="top-level forward calls so far (the failing one included)")
 
 
 class Verdict(Open):
@@ -111,6 +124,7 @@ class Record(Open):
     device: str = "cpu"
     outcome: Outcome | CellOutcome
     phase: str | None = None
+    at: Location | None = Field(None, description="where in training a failure happened")
     reason: str | None = None
     error: ErrorInfo | None = None
     signature: Signature | None = None

@@ -113,3 +113,14 @@ def select(paths: tuple[str, ...], keyword: str | None, ids: tuple[str, ...] = (
     if missing:
         raise InputError(f"no variant '{missing[0]}' (see `harness list --ids`)")
     return catalog, chosen
+
+
+def without_checks(variants: list[Variant]) -> list[Variant]:
+    """The variants with every optional check and probe off: what the model goes through unobserved
+    (for the observer-effect test and the checks' cost in the benchmark)."""
+    import dataclasses
+
+    from harness.dsl.schema import ChecksSpec
+
+    off = ChecksSpec.all_off()
+    return [dataclasses.replace(v, scenario=v.scenario.model_copy(update={"checks": off})) for v in variants]

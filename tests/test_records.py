@@ -60,18 +60,23 @@ def test_silent_variant_names_the_sub_model_without_gradients(e2e_run: Completed
     record = e2e_run.by_id()["kinds[silent-no-grad]"]
     assert record["outcome"] == "silent"
     assert record["checks"]["groups"]["text"] == {"trainable": 10, "with_grad": 2, "nonzero_grad": 2}
-    assert record["checks"]["failed"] == ["no-grad:text (8 of 10)"]
+    assert record["checks"]["failed"][0] == "gradients (no-grad:text (8 of 10))"
+    # the same step without checkpointing, in a twin process, gives those 8 tensors a gradient
+    parity = record["checks"]["results"]["grad-parity"]
+    assert parity["passed"] is False and parity["only_without_checkpointing"] == 8
     assert record["effective"]["use_reentrant"] is True
     assert record["effective"]["quantized_layers"]["Linear4bit"] > 0
-    # the quantized model was compared with the same weights unquantized
-    assert record["checks"]["reference_loss"] is not None and record["checks"]["quant_gap"] < 0.05
+    # each quantized linear was compared with the same weights unquantized, on its training input
+    quant = record["checks"]["results"]["quant-error"]
+    assert quant["passed"] is True and quant["layers"] == record["effective"]["quantized_layers"]["Linear4bit"]
+    assert 0 < quant["worst_error"] < quant["bound"]
     assert any("None of the inputs have requires_grad=True" in w["message"] for w in record["warnings"])
 
 
 def test_nan_gradients_are_silent_corruption(e2e_run: Completed) -> None:
     record = e2e_run.by_id()["kinds[nan-grads]"]
     assert record["outcome"] == "silent"
-    assert any(check.startswith("nonfinite-grad") for check in record["checks"]["failed"])
+    assert any("nonfinite-grad" in check for check in record["checks"]["failed"])
 
 
 def test_summary_groups_outcomes_by_signature(e2e_run: Completed) -> None:

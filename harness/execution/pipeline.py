@@ -11,7 +11,9 @@ import contextlib
 import importlib
 import importlib.util
 import math
+import os
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
 from harness.dsl.schema import Scenario
-from harness.execution import training
+from harness.execution import intent, oracles, training
 from harness.execution.probes import Capture, GradientProbe, PhaseClock, checkpoint_calls, describe_exception
 from harness.families import FAMILIES
 from harness.families._base import Unsupported
@@ -45,7 +47,14 @@ class Pipeline:
         self.path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
         self.effective: dict[str, Any] = {}
         self.checks: dict[str, Any] = {}
+        # named check -> result; static intent checks are judged at the start of training
+        self.results: dict[str, dict[str, Any]] = {}
         self.probe: GradientProbe | None = None
+        self.peft_config: Any = None
+        self.capture: oracles.QuantCapture | None = None
+        self.loaded_dtypes: dict[int, str] = {}  # id(parameter) -> dtype when the model was loaded
+        self.linear_names: list[str] = []  # the unquantized model's linears
+        self.quantized_layers: dict[str, Any] = {}  # name at load -> quantized module
         self._tmp = tempfile.TemporaryDirectory(prefix="ft-harness-")
 
     # -- stages ---------------------------------------------------------------------------------
@@ -67,6 +76,9 @@ class Pipeline:
             if self.probe is not None:
                 self.checks.update(self.probe.summary())
                 self.probe.close()
+            if self.capture is not None:
+                self.capture.close()
+                self.judge_quantized_outputs()
             self._tmp.cleanup()
 
     def build(self) -> tuple[Any, dict[str, Any]]:
@@ -90,15 +102,25 @@ class Pipeline:
             if self.precision_dtype is not None:
                 model = model.to(self.precision_dtype)
             model = model.to(self.device)
+            self.remember_load_dtypes(model)
         self.effective["model_class"] = type(model).__name__
         return model, batch
 
+    def remember_load_dtypes(self, model: Any) -> None:
+        self.loaded_dtypes = {id(p): intent.short_dtype(p.dtype) for p in model.parameters()}
+
     def quantize(self, model: Any, batch: dict[str, Any]) -> Any:
+        """Save the built model and load it back quantized, as users load a checkpoint.
+
+        Nothing runs on the model here: the unquantized reference is the saved weights file.
+        """
+        import torch
+
         if not self.backend.quantizes:
             return model
         self.clock.enter("quantize")
         quantization_config = self.backend.make_config(self.scenario.quantization)
-        self.checks["reference_loss"] = self.base_loss(model, batch)
+        self.linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
         model.save_pretrained(self._tmp.name)
         model_class = type(model)
         del model
@@ -108,21 +130,9 @@ class Pipeline:
         if self.device == "cuda":
             kwargs["device_map"] = {"": 0}
         model = model_class.from_pretrained(self._tmp.name, **kwargs)
-        self.measure_quantization_gap(model, batch)
+        self.quantized_layers = {name: module for name, module in model.named_modules() if _is_quantized_linear(module)}
+        self.remember_load_dtypes(model)
         return model
-
-    def measure_quantization_gap(self, model: Any, batch: dict[str, Any]) -> None:
-        # A quantized forward that raises here would raise in training too; record it there,
-        # in the phase where users meet it, not here.
-        try:
-            quant_loss = self.base_loss(model, batch)
-        except Exception as exc:
-            self.checks["quant_loss_error"] = describe_exception(exc)["message"]
-            return
-        reference = self.checks["reference_loss"]
-        self.checks["quant_loss"] = quant_loss
-        if all(map(_finite, (reference, quant_loss))):
-            self.checks["quant_gap"] = abs(quant_loss - reference) / max(abs(reference), 1e-6)
 
     def prepare(self, model: Any) -> Any:
         spec = self.scenario.quantization
@@ -151,6 +161,7 @@ class Pipeline:
         self.clock.enter("attach")
         task_type = self.family.task(self.scenario.model).peft_task_type
         config = self.method.config(self.scenario, self.family, task_type)
+        self.peft_config = config
         self.effective["attach"] = self.scenario.peft.attach
         wrap_kwargs = self.scenario.peft.wrap_kwargs
         if self.scenario.peft.attach == "add_adapter":
@@ -173,8 +184,8 @@ class Pipeline:
                 "input_require_grads_hook": any(
                     getattr(m, "_require_grads_hook", None) is not None for m in model.modules()
                 ),
-                "trainable_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for _, p in trainable)),
-                "frozen_dtypes": dict(Counter(str(p.dtype).removeprefix("torch.") for p in frozen)),
+                "trainable_dtypes": dict(Counter(intent.short_dtype(p.dtype) for _, p in trainable)),
+                "frozen_dtypes": dict(Counter(intent.short_dtype(p.dtype) for p in frozen)),
                 "quantized_layers": dict(
                     Counter(type(m).__name__ for m in model.modules() if type(m).__module__.startswith("bitsandbytes"))
                 ),
@@ -182,7 +193,48 @@ class Pipeline:
             }
         )
         self.checks["total_elements"] = sum(p.numel() for p in model.parameters())
-        self.probe = GradientProbe(trainable, self.family.group_of)
+        spec = self.scenario.checks
+        if spec.gradients != "off" or spec.finite or spec.grad_parity is not None:
+            self.probe = GradientProbe(trainable, self.family.group_of, lambda: self.clock.in_first_step)
+        if spec.quant_reference and self.quantized_layers:
+            self.capture = oracles.QuantCapture(self.quantized_layers)
+        self.judge_setup(model)
+
+    def judge_setup(self, model: Any) -> None:
+        """The intent checks that the model's state at the start of training decides."""
+        spec = self.scenario.checks
+        adapters = _adapter_layers(model)
+        if spec.base_dtype:
+            adapter_params = {id(p) for _, layer in adapters for p in _own_adapter_parameters(layer)}
+            base = [p for p in model.parameters() if id(p) not in adapter_params]
+            self.results["base-dtype"] = intent.base_dtype(self.loaded_dtypes, base)
+        if spec.adapter_dtype and self.method.attaches:
+            weights = [
+                (f"{name}.{pname}", p, intent.implied_adapter_dtype(self.scenario, layer.get_base_layer()))
+                for name, layer in adapters
+                for pname, p in _own_adapter_named_parameters(layer)
+            ]
+            self.results["adapter-dtype"] = intent.adapter_dtype(self.scenario, weights)
+        if spec.quantized and self.backend.quantizes:
+            expected = intent.expected_quantized(self.linear_names, self.scenario.quantization.skip_modules)
+            self.results["quantized"] = intent.quantized(expected, set(self.quantized_layers), self.backend.name)
+        if spec.adapter_targets and self.method.attaches and self.peft_config is not None:
+            targets = getattr(self.peft_config, "target_modules", None)
+            if targets is not None:
+                targets = sorted(targets) if isinstance(targets, (set, list, tuple)) else targets
+                names = [name for name, _ in model.named_modules()]
+                self.results["adapter-targets"] = intent.adapter_targets(
+                    targets, names, [name for name, _ in adapters], strict=not _narrowed(self.peft_config)
+                )
+
+    def judge_quantized_outputs(self) -> None:
+        quantization = self.scenario.quantization
+        bound = oracles.quant_error_bound(
+            quantization.backend, quantization.quant_type, self.scenario.checks.quant_error
+        )
+        weights = Path(self._tmp.name) / "model.safetensors"
+        if self.capture is not None and weights.is_file():
+            self.results["quant-error"] = self.capture.compare(str(weights), bound)
 
     def train(self, model: Any, batch: dict[str, Any]) -> None:
         batch = training.to_device(batch, self.device, self.precision_dtype)
@@ -215,24 +267,13 @@ class Pipeline:
 
         return getattr(torch, TORCH_DTYPES[precision.dtype])
 
-    def base_loss(self, model: Any, batch: dict[str, Any]) -> float | None:
-        """The loss of the base model on the batch, in training mode as the steps will run it.
-
-        The same seed before each measurement gives both models the same dropout masks.
-        """
-        import torch
-
-        torch.manual_seed(self.scenario.model.seed)
-        model.train()
-        with torch.no_grad():
-            loss = training.loss_of(model(**training.to_device(batch, _device_of(model))))
-        return float(loss.float().item())
-
 
 def run_variant(
     scenario: Scenario, device: str, on_phase: Callable[[str], None], source_dir: Path | None = None
 ) -> dict[str, Any]:
     """Run a variant and return its observation; never raises for a failure of the variant."""
+    reference = _fork_reference(scenario, device, source_dir)
+    started = time.monotonic()
     clock = PhaseClock(on_phase)
     capture = Capture()
     counts: dict[str, int] = {}
@@ -249,6 +290,9 @@ def run_variant(
         if isinstance(exc, MemoryError) or any(text in str(exc) for text in ALLOCATION_FAILURE):
             observation.update(outcome="crashed", reason=f"memory cap exceeded: {str(exc)[:200]}")
     observation["phase"] = clock.phase
+    location = clock.location()
+    if location is not None and observation["outcome"] != "passed":
+        observation["at"] = location
     observation["timings"] = clock.stop()
     observation["warnings"], observation["logs"] = capture.records()
     effective = pipeline.effective if pipeline else {}
@@ -256,38 +300,97 @@ def run_variant(
     effective["use_reentrant"] = _effective_reentrant(counts)
     observation["effective"] = effective
     observation["checks"] = pipeline.checks if pipeline else {}
+    results = pipeline.results if pipeline else {}
+    if reference is not None:
+        if observation["outcome"] == "passed" and pipeline is not None and pipeline.probe is not None:
+            budget = max(5.0, scenario.timeout * 0.9 - (time.monotonic() - started))
+            results["grad-parity"] = oracles.grad_parity(
+                pipeline.probe.fingerprints(), reference.collect(budget), scenario.checks.grad_parity or 0.0
+            )
+        else:
+            reference.cancel()
     if observation["outcome"] == "passed":
-        failed = judge(scenario, observation["checks"], effective)
+        results = judge(scenario, observation["checks"], effective, results)
+        observation["checks"]["results"] = results
+        failed = [f"{name} ({r['detail']})" for name, r in results.items() if r.get("passed") is False]
         observation["checks"]["failed"] = failed
         if failed:
             observation.update(outcome="silent", reason="; ".join(failed))
+    elif results:
+        observation["checks"]["results"] = results
     return observation
 
 
-def judge(scenario: Scenario, checks: dict[str, Any], effective: dict[str, Any]) -> list[str]:
-    """Names of the correctness checks that failed (empty: the variant really worked)."""
+def _fork_reference(scenario: Scenario, device: str, source_dir: Path | None) -> oracles.ReferenceRun | None:
+    """The checkpointing-off twin for grad-parity, forked before anything of the variant runs."""
+    if not scenario.checkpointing.enabled or scenario.checks.grad_parity is None or not hasattr(os, "fork"):
+        return None
+    twin = reference_scenario(scenario)
+
+    def run() -> dict[str, Any]:
+        _die_with_parent()
+        clock = PhaseClock(lambda phase: None)
+        pipeline = Pipeline(twin, device, clock, source_dir)
+        try:
+            pipeline.run()
+        except Exception as exc:
+            return {
+                "error": f"the run without checkpointing failed at {clock.phase}: {type(exc).__name__}: {exc}"[:500]
+            }
+        if pipeline.probe is None:
+            return {"error": "the run without checkpointing had no gradient probe"}
+        return {"fingerprints": pipeline.probe.fingerprints()}
+
+    return oracles.ReferenceRun(run)
+
+
+def reference_scenario(scenario: Scenario) -> Scenario:
+    """The same variant with checkpointing off, for its first step only (all grad-parity compares)."""
+    data = scenario.model_dump()
+    data["checkpointing"]["enabled"] = False
+    data["steps"]["runner"] = scenario.runner  # keep the Trainer where the variant uses it
+    data["steps"]["train_steps"] = 1
+    data["checks"] = {**data["checks"], "grad_parity": None, "quant_reference": False}
+    return Scenario.model_validate(data)
+
+
+def judge(
+    scenario: Scenario, checks: dict[str, Any], effective: dict[str, Any], results: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Every named check of a variant that ran: outcome checks, intent checks, oracles."""
     spec = scenario.checks
-    failed = []
-    if checks.get("trainable_tensors", 0) == 0:
-        return ["no-trainable-parameters"]
-    failed += _gradient_failures(spec.gradients, checks.get("groups", {}))
+    judged: dict[str, dict[str, Any]] = {}
+    if checks.get("trainable_tensors", 0) == 0 and spec.gradients != "off":
+        judged["gradients"] = intent.result(False, "no-trainable-parameters", trainable_tensors=0)
+    elif spec.gradients != "off":
+        failures = _gradient_failures(spec.gradients, checks.get("groups", {}))
+        judged["gradients"] = intent.result(not failures, "; ".join(failures) or "every group got gradients")
     if spec.finite:
-        # None: the model computed no loss (no labels); the loop's own loss is not visible here
-        if not all(_finite(loss) for loss in checks.get("losses", []) if loss is not None):
-            failed.append("nonfinite-loss")
-        if checks.get("nonfinite_grads") and not scenario.precision.grad_scaler:
-            failed.append(f"nonfinite-grad ({checks['nonfinite_grads']} tensors)")
-    gap = checks.get("quant_gap")
-    if spec.quant_gap is not None and gap is not None and gap > spec.quant_gap:
-        failed.append(f"quant-gap ({gap:.3f} > {spec.quant_gap})")
-    if spec.update and checks.get("updated") is False and scenario.steps.optimizer != "none":
-        failed.append("no-update")
-    return failed
+        judged["finite"] = _finite_check(scenario, checks)
+    if spec.update and scenario.steps.optimizer != "none" and checks.get("updated") is not None:
+        updated = checks["updated"]
+        judged["update"] = intent.result(
+            updated, "the step changed the trainable parameters" if updated else "no-update"
+        )
+    if spec.checkpointing_active:
+        judged["checkpointing-active"] = intent.checkpointing_active(scenario, effective)
+    if spec.checkpoint_impl:
+        judged["checkpoint-impl"] = intent.checkpoint_impl(scenario, effective, _version("transformers"))
+    judged.update(results)
+    return {name: r for name, r in judged.items() if r.get("passed") is not None or r.get("detail")}
+
+
+def _finite_check(scenario: Scenario, checks: dict[str, Any]) -> dict[str, Any]:
+    # None: the model computed no loss (no labels); the loop's own loss is not visible here
+    losses = [loss for loss in checks.get("losses", []) if loss is not None]
+    failures = [] if all(_finite(loss) for loss in losses) else ["nonfinite-loss"]
+    nonfinite = checks.get("nonfinite_grads", 0)
+    if nonfinite and not scenario.precision.grad_scaler:  # a GradScaler skips such steps by design
+        failures.append(f"nonfinite-grad ({nonfinite} tensors)")
+    return intent.result(not failures, "; ".join(failures) or "finite losses and gradients", losses=losses)
 
 
 def _gradient_failures(mode: str, groups: dict[str, dict[str, int]]) -> list[str]:
-    if mode == "off":
-        return []
     if mode == "any":
         return [] if any(g["nonzero_grad"] for g in groups.values()) else ["no-grad (no parameter)"]
     failed = []
@@ -306,6 +409,50 @@ def _effective_reentrant(counts: dict[str, int]) -> bool | str | None:
     if reentrant or non_reentrant:
         return bool(reentrant)
     return None
+
+
+def _is_quantized_linear(module: Any) -> bool:
+    return type(module).__module__.startswith("bitsandbytes") and hasattr(module, "weight")
+
+
+def _adapter_layers(model: Any) -> list[tuple[str, Any]]:
+    """(name, layer) of every peft tuner layer (LoRA, IA3, ...) the adapter put in the model."""
+    try:
+        from peft.tuners.tuners_utils import BaseTunerLayer
+    except ImportError:
+        return []
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, BaseTunerLayer)]
+
+
+def _own_adapter_named_parameters(layer: Any) -> list[tuple[str, Any]]:
+    """The adapter weights a tuner layer holds itself (its base layer's and nested layers' excluded)."""
+    names = set(getattr(layer, "adapter_layer_names", ()))
+    return [
+        (name, p) for name, p in layer.named_parameters() if name.split(".", 1)[0] in names and p.is_floating_point()
+    ]
+
+
+def _own_adapter_parameters(layer: Any) -> list[Any]:
+    return [p for _, p in _own_adapter_named_parameters(layer)]
+
+
+def _narrowed(config: Any) -> bool:
+    """A peft config that adapts only some of the modules its targets name."""
+    return any(getattr(config, key, None) for key in ("layers_to_transform", "layers_pattern", "exclude_modules"))
+
+
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        return metadata.version(package)
+    return None
+
+
+def _die_with_parent() -> None:
+    from harness.execution.supervisor import _die_with_parent as die
+
+    die()
 
 
 def _finite(value: float | None) -> bool:

@@ -123,11 +123,20 @@ def _forget_once_only_messages() -> None:
 
 
 class PhaseClock:
-    """The phase reached and the time spent in each; `on_enter` tells the supervisor."""
+    """The phase reached, where in training it is, and the time spent in each phase.
+
+    ``step`` and ``forward`` locate a training failure: the training step (1-based) and the
+    number of top-level forward calls so far. A forward that follows a backward (seen by a hook on
+    the forward's output) or an optimizer step starts a new step, so two forwards before one
+    backward stay in one step. `on_enter` tells the supervisor.
+    """
 
     def __init__(self, on_enter: Callable[[str], None]):
         self.on_enter = on_enter
         self.phase = "build"
+        self.step = 0
+        self.forward = 0
+        self._backward_since_forward = False
         self.timings: dict[str, float] = {}
         self._since = time.perf_counter()
         on_enter(self.phase)
@@ -137,7 +146,30 @@ class PhaseClock:
             return
         self._close()
         self.phase = phase
+        self._backward_since_forward |= phase == "step"
         self.on_enter(phase)
+
+    def backward_started(self) -> None:
+        """Autograd reached the forward's output: the next forward belongs to a new step."""
+        self._backward_since_forward = True
+
+    def forward_call(self) -> None:
+        """A top-level forward starts (the model's own pre-hook calls this)."""
+        if self.step == 0 or self._backward_since_forward:
+            self.step += 1
+        self._backward_since_forward = False
+        self.forward += 1
+        self.enter("forward")
+
+    @property
+    def in_first_step(self) -> bool:
+        return self.step <= 1
+
+    def location(self) -> dict[str, int] | None:
+        """Where a failure in training happened; None before the first forward."""
+        if self.step == 0 or self.phase not in ("forward", "backward", "step"):
+            return None
+        return {"step": self.step, "forward": self.forward}
 
     def _close(self) -> None:
         now = time.perf_counter()
@@ -191,22 +223,36 @@ def checkpoint_calls(counts: dict[str, int], counting: Callable[[], bool]) -> It
 
 
 class GradientProbe:
-    """Which trainable parameters got a gradient (and a non-zero, finite one) in the first backward."""
+    """Which trainable parameters got a gradient (non-zero, finite) in the first training step.
 
-    def __init__(self, named_parameters: list[tuple[str, Any]], group_of: Callable[[str], str]):
+    Tensor hooks only read the gradient. Besides counts per group, each parameter's gradient gets
+    a fingerprint (its norm and its projection on a fixed pseudo-random direction, seeded by the
+    parameter's name) so that another run of the same step can be compared without shipping the
+    gradients themselves across the process boundary.
+    """
+
+    def __init__(
+        self,
+        named_parameters: list[tuple[str, Any]],
+        group_of: Callable[[str], str],
+        in_first_step: Callable[[], bool],
+    ):
         self.parameters = [(name, p) for name, p in named_parameters if p.requires_grad]
         self.group_of = group_of
-        self.seen: dict[str, dict[str, bool]] = {}
-        self.first_backward_done = False
+        self.in_first_step = in_first_step
+        self.seen: dict[str, dict[str, Any]] = {}
         self._handles = [p.register_hook(self._hook(name)) for name, p in self.parameters]
 
     def _hook(self, name: str) -> Callable[[Any], None]:
         def record(grad: Any) -> None:
-            if self.first_backward_done or grad is None:
+            if grad is None or not self.in_first_step():
                 return
-            entry = self.seen.setdefault(name, {"nonzero": False, "finite": True})
-            entry["nonzero"] |= bool((grad.detach() != 0).any().item())  # NaN counts as non-zero
-            entry["finite"] &= bool(grad.detach().float().isfinite().all().item())
+            values = grad.detach().float()
+            entry = self.seen.setdefault(name, {"nonzero": False, "finite": True, "sum": None})
+            entry["nonzero"] |= bool((values != 0).any().item())  # NaN counts as non-zero
+            entry["finite"] &= bool(values.isfinite().all().item())
+            # several hook calls in one step (tied weights, a second backward) add up, as .grad does
+            entry["sum"] = values.clone() if entry["sum"] is None else entry["sum"] + values
 
         return record
 
@@ -228,6 +274,21 @@ class GradientProbe:
             "groups": groups,
             "nonfinite_grads": sum(1 for entry in self.seen.values() if not entry["finite"]),
         }
+
+    def fingerprints(self) -> dict[str, list[float]]:
+        """name -> [norm, projection] of the first step's gradient, for parameters that got one."""
+        return {name: fingerprint(name, entry["sum"]) for name, entry in self.seen.items() if entry["sum"] is not None}
+
+
+def fingerprint(name: str, values: Any) -> list[float]:
+    import zlib
+
+    import torch
+
+    generator = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    direction = torch.randn(values.numel(), generator=generator, dtype=torch.float32)
+    flat = values.reshape(-1).cpu()
+    return [float(flat.norm().item()), float(flat.dot(direction).item())]
 
 
 def finite(value: float | None) -> bool:

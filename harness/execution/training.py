@@ -73,7 +73,7 @@ class ForwardObserver:
         self.trainable = [p for p in model.parameters() if p.requires_grad]
         self.before = [p.detach().clone() for p in self.trainable]
         self.handles = [
-            model.register_forward_pre_hook(lambda *_: clock.enter("forward")),
+            model.register_forward_pre_hook(self._before_forward),
             model.register_forward_hook(self._after_forward),
         ]
         embeddings = _input_embeddings(model)
@@ -85,10 +85,22 @@ class ForwardObserver:
         if step_hook is not None:
             self.handles.append(step_hook(self._before_step))
 
+    def _before_forward(self, module: Any, args: Any) -> None:
+        if self.clock.forward == 0:  # the Trainer switches checkpointing on only inside train()
+            flag = getattr(module, "is_gradient_checkpointing", None)
+            self.effective["is_gradient_checkpointing"] = flag if isinstance(flag, bool) else None
+        self.clock.forward_call()
+
     def _after_forward(self, module: Any, args: Any, output: Any) -> None:
         loss = getattr(output, "loss", None)
         self.losses.append(float(loss.detach().float().item()) if loss is not None and loss.numel() == 1 else None)
         self.clock.enter("backward")
+        differentiable = _first_differentiable(output)
+        if differentiable is not None:  # a tensor hook only reads: it tells when backward reaches the output
+            differentiable.register_hook(self._backward_reached)
+
+    def _backward_reached(self, grad: Any) -> None:
+        self.clock.backward_started()
 
     def _embedding_output(self, module: Any, args: Any, output: Any) -> None:
         self.effective.setdefault("input_embeddings_require_grad", bool(getattr(output, "requires_grad", False)))
@@ -107,6 +119,18 @@ class ForwardObserver:
     def close(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def _first_differentiable(output: Any) -> Any:
+    """The loss, else the first output tensor that autograd will differentiate."""
+    import torch
+
+    candidates = [getattr(output, "loss", None)]
+    if isinstance(output, (tuple, list)):
+        candidates += list(output)
+    elif hasattr(output, "values"):
+        candidates += list(output.values())
+    return next((t for t in candidates if isinstance(t, torch.Tensor) and t.requires_grad), None)
 
 
 def _input_embeddings(model: Any) -> Any:

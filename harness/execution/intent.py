@@ -153,7 +153,7 @@ def adapter_dtype(scenario: Scenario, adapter_weights: list[tuple[str, Any, str]
     numbers = {"adapter_dtypes": found, "implied": implied, "wrong": len(wrong)}
     if wrong:
         name, got, wanted = wrong[0]
-        autocast = scenario.peft.wrap_kwargs.get("autocast_adapter_dtype", True)
+        autocast = scenario.peft.wrap_kwargs.get("autocast_adapter_dtype", "default")
         return result(
             False,
             f"{len(wrong)} of {len(adapter_weights)} adapter weights not in the implied dtype "
@@ -163,11 +163,26 @@ def adapter_dtype(scenario: Scenario, adapter_weights: list[tuple[str, Any, str]
     return result(True, f"{len(adapter_weights)} adapter weights in {', '.join(sorted(implied))}", **numbers)
 
 
-def implied_adapter_dtype(scenario: Scenario, base_layer: Any) -> str:
-    """peft upcasts fp16/bf16 adapter weights to fp32 under autocast_adapter_dtype (its default);
-    without it, an adapter computes in its base layer's dtype: the weight's own for a float layer,
-    the compute dtype for a 4-bit one, the model's load dtype for an int8 one."""
-    if scenario.peft.wrap_kwargs.get("autocast_adapter_dtype", True):
+def autocasts_adapters(scenario: Scenario) -> bool:
+    """Whether the attach call upcasts adapter weights to fp32: get_peft_model's
+    ``autocast_adapter_dtype`` (peft >= 0.12, on by default); transformers' add_adapter
+    (peft's inject_adapter_in_model) and older peft have no such step."""
+    if scenario.peft.attach != "get_peft_model":
+        return False
+    import inspect
+
+    from peft import get_peft_model
+
+    if "autocast_adapter_dtype" not in inspect.signature(get_peft_model).parameters:
+        return False
+    return bool(scenario.peft.wrap_kwargs.get("autocast_adapter_dtype", True))
+
+
+def implied_adapter_dtype(scenario: Scenario, base_layer: Any, autocast: bool) -> str:
+    """Under autocast (see autocasts_adapters) adapter weights are fp32; otherwise an adapter
+    computes in its base layer's dtype: the weight's own for a float layer, the compute dtype for a
+    4-bit one, the model's load dtype for an int8 one."""
+    if autocast:
         return "float32"
     weight = getattr(base_layer, "weight", None)
     if weight is not None and weight.is_floating_point():

@@ -209,8 +209,9 @@ class Pipeline:
             base = [p for p in model.parameters() if id(p) not in adapter_params]
             self.results["base-dtype"] = intent.base_dtype(self.loaded_dtypes, base)
         if spec.adapter_dtype and self.method.attaches:
+            autocast = intent.autocasts_adapters(self.scenario)
             weights = [
-                (f"{name}.{pname}", p, intent.implied_adapter_dtype(self.scenario, layer.get_base_layer()))
+                (f"{name}.{pname}", p, intent.implied_adapter_dtype(self.scenario, layer.get_base_layer(), autocast))
                 for name, layer in adapters
                 for pname, p in _own_adapter_named_parameters(layer)
             ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import yaml
+from rich.markup import escape
 
 from harness import console
 from harness.dsl.catalog import Variant
@@ -42,7 +43,6 @@ def _expected_here(variant: Variant) -> str:
 
 
 def _print_table(variants: list[Variant]) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{len(variants)} variants", title_justify="left")
@@ -79,19 +79,38 @@ def show_command(variant_id: str, paths: tuple[str, ...], results_paths: tuple[P
             f"no variant '{variant_id}'"
             + (f" (similar: {', '.join(close)})" if close else " (see `harness list --ids`)")
         )
-    console.out.print(f"{variant.id}  {variant.source}:{variant.line}", markup=False)
-    console.out.print(variant.scenario.description, markup=False)
+    console.out.print(_printable(f"{variant.id}  {variant.source}:{variant.line}"), markup=False)
+    console.out.print(_printable(variant.scenario.description), markup=False)
     console.out.print(
-        yaml.safe_dump(variant.scenario.model_dump(mode="json", exclude_defaults=True), sort_keys=False), markup=False
+        _printable(yaml.safe_dump(variant.scenario.model_dump(mode="json", exclude_defaults=True), sort_keys=False)),
+        markup=False,
     )
-    files = list(results_paths) or sorted(Path("reports").rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-    records = [r for r in read_results(files).records if r.id == variant_id]
+    files = list(results_paths) or sorted((p for p in Path("reports").rglob("*.jsonl") if p.is_file()), key=_mtime)
+    loaded = read_results(files)
+    # Results files are untrusted input: what cannot be read is skipped and said, never a traceback.
+    for problem in loaded.problems:
+        console.err.print(f"[bold yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+    records = [r for r in loaded.records if r.id == variant_id]
     if not records:
         console.out.print("no recorded result (run `harness run -k ...`)")
         return
     latest = records[-1]
-    console.out.print(f"latest result (run {latest.run_id}):", markup=False)
-    console.out.print_json(json.dumps(latest.model_dump(mode="json", by_alias=True, exclude={"scenario"})))
+    console.out.print(_printable(f"latest result (run {latest.run_id}):"), markup=False)
+    data = latest.model_dump(mode="json", by_alias=True, exclude={"scenario"})
+    shown = json.dumps(data, indent=2, ensure_ascii=False)
+    console.out.print(_printable(shown), markup=False)
+
+
+def _printable(text: str) -> str:
+    """Text any terminal can take: a lone surrogate (from a hostile record) written as its escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @click.command("schema")

@@ -80,7 +80,6 @@ def report_command(
     RESULTS are JSON-lines result files or folders of them. Without RESULTS, the latest run of the
     history (or --run N) is rendered again.
     """
-    problems: list[str] | None = None
     with open_history(db) as history:
         if results:
             if run_number is not None:
@@ -88,15 +87,25 @@ def report_command(
             run, problems = _ingest(history, expand(results), label)
         else:
             run = pick_run(history, run_number)
-        built = build_outputs(history, run, out, junit, markdown, problems, inline_limit)
+            problems = list(run.problems)
+        reported = len(problems) if results else 0
+        # Records the history holds but that do not validate (stored by an older harness) are
+        # left out as the grid loads them and join the problems the page and summary show.
+        history.problems[:0] = problems
+        built = build_outputs(history, run, out, junit, markdown, history.problems, inline_limit)
+        _warn(history.problems[reported:])
     _print_outputs(built)
     sys.exit(EXIT_UNEXPECTED if fail_on_regression and built.comparison.regressed else EXIT_OK)
 
 
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        console.err.print(f"[bold yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+
+
 def _ingest(history: History, paths: list[Path], label: str | None) -> tuple[Run, list[str]]:
     read = read_files(paths)
-    for problem in read.problems:
-        console.err.print(f"[bold yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+    _warn(read.problems)
     if not read.records:
         console.err.print("[bold red]error:[/] no readable record in " + escape(", ".join(map(str, paths))))
         sys.exit(EXIT_BAD_INPUT)
@@ -190,10 +199,11 @@ def repro_command(
 def _records_for_repro(results: tuple[Path, ...], db: Path, run_number: int | None) -> list[dict]:
     if results:
         read = read_files(expand(results))
-        for problem in read.problems:
-            console.err.print(f"[bold yellow]warning:[/] {escape(problem)}", soft_wrap=True)
+        _warn(read.problems)
         return read.records
     if not db.exists():
         raise InputError(f"{db}: no history yet; give --results FILE or run `harness report` first")
     with open_history(db) as history:
-        return history.records(pick_run(history, run_number).number)
+        records = history.records(pick_run(history, run_number).number)
+        _warn(history.problems)
+        return records

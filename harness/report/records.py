@@ -1,7 +1,9 @@
 """Result files into plain record dicts, each with a content fingerprint.
 
-Reading goes through :func:`harness.results.read_results`, which skips truncated lines and
-records of another schema version and says so; those messages become the ingestion's problems.
+Reading goes through :func:`harness.results.read_results`, which validates every record against
+the record schema and skips (and names by file:line) what is not one: a truncated or undecodable
+line, a record of another schema version, a record with a part of the wrong type. Those messages
+become the ingestion's problems; only validated records reach the history.
 """
 
 from __future__ import annotations
@@ -41,13 +43,13 @@ def read_files(paths: Iterable[Path]) -> ReadResults:
     # Normalised through the model so that two writers' field orders or omitted defaults agree.
     result.records = [r.model_dump(mode="json", by_alias=True) for r in loaded.records]
     for path in paths:
-        if path.exists() and not any(line.strip() for line in _lines(path)):
+        if _is_blank(path):
             result.problems.append(f"{path}: empty results file")
     return result
 
 
-def _lines(path: Path) -> list[str]:
+def _is_blank(path: Path) -> bool:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.is_file() and not path.read_bytes().strip()
     except OSError:
-        return []
+        return False

@@ -5,6 +5,12 @@ summary), ``records`` (each distinct record once, keyed by its content fingerpri
 ``run_records`` (which records a run holds). Environments and resolved scenarios repeat in every
 record of a cell or variant, so they are stored once in ``blobs`` and joined back on load;
 record bodies are zlib-compressed JSON.
+
+The database is read back as untrusted input, like results files: every record loaded is
+validated against the record schema (:func:`harness.results.validate_record`) and one that is
+not valid (say a run stored by an older harness that checked less) is left out and reported in
+:attr:`History.problems`, so every other record still renders. Ingestion stores only records
+that validated.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from harness.report.cells import cell_key
 from harness.report.records import RecordDict, canonical, fingerprint
+from harness.results import describe_validation, validate_record
 
 FORMAT = "ft-harness.history/1"
 SHARED_PARTS = ("env", "scenario")
@@ -88,10 +97,20 @@ class Ingested:
 class History:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path))
-        self.db.executescript(SCHEMA_SQL)
-        self._check_format()
+        # Records of the database left out on load: "<db>: run N: record <fingerprint> (<id>): why".
+        self.problems: list[str] = []
+        self._invalid: dict[str, str] = {}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path))
+        except (OSError, sqlite3.Error) as error:
+            raise HistoryError(f"{path}: cannot open the history: {error}") from None
+        try:
+            self.db.executescript(SCHEMA_SQL)
+            self._check_format()
+        except sqlite3.Error as error:
+            self.db.close()
+            raise HistoryError(f"{path}: not a usable history database: {error}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -203,19 +222,42 @@ class History:
         return _run(row) if row else None
 
     def records(self, number: int) -> list[RecordDict]:
+        """The run's records that validate; the others are reported in :attr:`problems`."""
         rows = self.db.execute(
-            "SELECT r.body, r.env_hash, r.scenario_hash FROM run_records rr "
+            "SELECT r.fingerprint, r.variant, r.body, r.env_hash, r.scenario_hash FROM run_records rr "
             "JOIN records r ON r.fingerprint = rr.fingerprint WHERE rr.run = ? ORDER BY rr.position",
             (number,),
         )
-        blobs: dict[str, dict[str, Any]] = {}
+        blobs: dict[str, Any] = {}
         loaded = []
-        for body, env_hash, scenario_hash in rows:
-            record = _unpack(body)
-            record["env"] = self._blob(env_hash, blobs)
-            record["scenario"] = self._blob(scenario_hash, blobs)
-            loaded.append(record)
+        for key, variant, body, env_hash, scenario_hash in rows:
+            record = self._valid(key, variant, number, body, env_hash, scenario_hash, blobs)
+            if record is not None:
+                loaded.append(record)
         return loaded
+
+    def _valid(
+        self, key: str, variant: Any, number: int, body: bytes, env_hash: str, scenario_hash: str, blobs: dict[str, Any]
+    ) -> RecordDict | None:
+        if key not in self._invalid:
+            try:
+                record = _unpack(body)
+                if not isinstance(record, dict):
+                    raise ValueError(f"a stored {type(record).__name__}, not a record")
+                record["env"] = self._blob(env_hash, blobs)
+                record["scenario"] = self._blob(scenario_hash, blobs)
+                # Checked, not normalised: the stored dict is what was fingerprinted.
+                validate_record(record)
+                return record
+            except ValidationError as error:
+                self._invalid[key] = describe_validation(error)
+            except (ValueError, TypeError, RecursionError, zlib.error, sqlite3.Error) as error:
+                self._invalid[key] = f"unreadable ({type(error).__name__}: {str(error)[:200]})"
+        problem = f"{self.path}: run {number}: record {key} ({str(variant)[:120]}) is invalid and left out: "
+        problem += self._invalid[key]
+        if problem not in self.problems:
+            self.problems.append(problem)
+        return None
 
     def outcomes(self, number: int) -> dict[tuple[str, str], tuple[str, str | None]]:
         """(variant, cell) -> (outcome, signature id) of a run's newest records, without loading bodies."""
@@ -234,7 +276,7 @@ class History:
     def record_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 
-    def _blob(self, key: str, cache: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _blob(self, key: str, cache: dict[str, Any]) -> Any:
         if key not in cache:
             row = self.db.execute("SELECT body FROM blobs WHERE hash = ?", (key,)).fetchone()
             cache[key] = _unpack(row[0]) if row else {}
@@ -277,9 +319,52 @@ def summarize(records: list[RecordDict]) -> dict[str, Any]:
     }
 
 
+class _Summary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    records: int = 0
+    cells: list[str] = []
+    variants: int = 0
+    outcomes: dict[str, int] = {}
+    unexpected: int = 0
+
+
+class _RunRow(BaseModel):
+    """A row of `runs`, checked like any record read back: what the listing and the page show."""
+
+    number: int
+    created_at: str
+    label: str | None
+    sources: list[str]
+    problems: list[str]
+    summary: _Summary
+
+
 def _run(row: tuple[Any, ...]) -> Run:
     number, created_at, label, sources, problems, summary = row
-    return Run(number, created_at, label, json.loads(sources), json.loads(problems), json.loads(summary))
+    try:
+        checked = _RunRow.model_validate(
+            {
+                "number": number,
+                "created_at": created_at,
+                "label": label,
+                "sources": json.loads(sources),
+                "problems": json.loads(problems),
+                "summary": json.loads(summary),
+            }
+        )
+    except (ValidationError, ValueError, TypeError, RecursionError) as error:
+        # Listed with what is known, so that the other runs still show.
+        why = f"this run's entry in the history is unreadable: {str(error).splitlines()[0][:200]}"
+        return Run(int(number), str(created_at), None, [], [why], {})
+    return Run(
+        checked.number,
+        checked.created_at,
+        checked.label,
+        checked.sources,
+        checked.problems,
+        checked.summary.model_dump(),
+    )
 
 
 def _pack(value: dict[str, Any]) -> bytes:

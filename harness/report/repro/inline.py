@@ -93,10 +93,43 @@ def _flat(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a valid Python literal, in double quotes
+        # A valid Python literal, in double quotes; what a source file should not hold raw (line
+        # separators, lone surrogates, other unprintables) goes in as an escape.
+        return printable(json.dumps(value, ensure_ascii=False))
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     raise ReproError(f"cannot write {type(value).__name__} {value!r} as a Python literal")
+
+
+def printable(text: str) -> str:
+    """``text`` with each unprintable character but the newline written as its Python escape."""
+    return "".join(c if c.isprintable() or c == "\n" else ascii(c)[1:-1] for c in text)
+
+
+def one_line(text: object) -> str:
+    """Any text as one printable line, safe in a comment or inside a docstring."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in escaped)
+
+
+def docstring(text: str) -> str:
+    """A triple-quoted literal holding exactly ``text``, readable where the text allows."""
+    out: list[str] = []
+    quotes = 0
+    for index, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"' and (quotes == 2 or index == len(text) - 1):
+            out.append('\\"')  # would close the literal (or touch its closing quotes)
+        elif char == "\n" or char.isprintable():
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1])
+        quotes = quotes + 1 if out[-1] == '"' else 0
+    source = '"""' + "".join(out) + '"""'
+    if ast.literal_eval(source) != text:  # by construction; checked all the same
+        raise ReproError("cannot write the record's text as a docstring")
+    return source
 
 
 def _identifier(name: object) -> bool:

@@ -22,7 +22,17 @@ from harness.execution import training
 from harness.families import FAMILIES, _inputs
 from harness.families._base import Family, Task, _default_collate, _default_rows
 from harness.methods import METHODS
-from harness.report.repro.inline import Call, Code, Recorder, ReproError, call, inline_functions, literal
+from harness.report.repro.inline import (
+    Call,
+    Code,
+    Recorder,
+    ReproError,
+    call,
+    docstring,
+    inline_functions,
+    literal,
+    one_line,
+)
 
 TEMPLATE = "repro.py.j2"
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
@@ -82,7 +92,23 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return environment.get_template(TEMPLATE).render(context)
+    # Text from the record goes into source only through these: a docstring literal, one-line comments.
+    environment.filters["docstring"] = lambda text: docstring(text.strip("\n") + "\n")
+    environment.filters["one_line"] = one_line
+    try:
+        source = environment.get_template(TEMPLATE).render(context)
+    except jinja2.TemplateError as error:
+        raise ReproError(f"{record['id']}: cannot write its script: {error}") from None
+    check_source(source, script_name)
+    return source
+
+
+def check_source(source: str, script_name: str) -> None:
+    """The generated script must be Python that compiles, or nothing is written."""
+    try:
+        compile(source, script_name, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        raise ReproError(f"the generated script does not compile ({error}); nothing written") from None
 
 
 def _dtypes(scenario: Scenario) -> dict[str, Any]:

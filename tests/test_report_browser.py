@@ -268,6 +268,7 @@ EDITED = "seed-000-lora-config-gradient-checkpointing[model-level-checkpointing]
 FIXED = "peft-1720-qlora-sequence-classification-head[default-skip-modules]"
 FIXED_LATER = "kinds[silent-no-grad]"
 UPSTREAM = "peft-1720-qlora-sequence-classification-head[int8-default-skip-modules]"
+TRACED = "seed-002-kbit-prepare-use-reentrant[no-hook-reentrant]"  # harness frames, then torch's
 VERSION_MESSAGE = "The version of PEFT you are using is not compatible, please use a version >= 0.22.0"
 IMPORT_MESSAGES = ["FutureWarning: `resume_download` is deprecated", "bitsandbytes was compiled without GPU support"]
 
@@ -490,7 +491,13 @@ def test_upstream_links_come_first_and_tracebacks_fold_the_harness(history_page:
         "https://github.com/huggingface/peft/issues/1720",
         "https://github.com/huggingface/peft/issues/1222",
     ]
-    record = next(r for r in history_page.records if r["id"] == UPSTREAM)
+    # messages printed at import are part of the cell's environment
+    environment = details.locator("[data-field=import-messages]").inner_text()
+    assert all(message in environment for message in IMPORT_MESSAGES)
+    page.keyboard.press("Escape")
+    # harness frames, then torch's: the harness's folded, the library's highlighted
+    details = history_page.open_cell(TRACED, "current")
+    record = next(r for r in history_page.records if r["id"] == TRACED)
     frames = record["error"]["traceback"]
     own = [f for f in frames if f["file"].startswith("harness/")]
     libraries = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "safetensors")
@@ -499,18 +506,13 @@ def test_upstream_links_come_first_and_tracebacks_fold_the_harness(history_page:
     traceback = details.locator("[data-section='Traceback (innermost last)']")
     assert traceback.locator("tr.own").count() == len(own) and traceback.locator("tr.own:visible").count() == 0
     assert traceback.locator("tr.lib").count() == len(library)
-    assert f"{len(own)} harness frame" in traceback.locator("tr.fold").first.inner_text()
+    assert f"{len(own)} harness frames" in traceback.locator("tr.fold").first.inner_text()
+    # a claim's source without a web address is named as a path kept in the repository
+    upstream = details.locator("[data-section=Upstream]").inner_text()
+    assert "scenarios/seeds/pages/002_2f7765fb764d8ecd.txt" in upstream and "no web address recorded" in upstream
     shot(page, "traceback-folded")
     traceback.locator("button.unfold").first.click()
-    assert traceback.locator("tr.own:visible").count() > 0
-    # messages printed at import are part of the cell's environment
-    environment = details.locator("[data-field=import-messages]").inner_text()
-    assert all(message in environment for message in IMPORT_MESSAGES)
-    page.keyboard.press("Escape")
-    # a claim's source without a web address is named as a path kept in the repository
-    details = history_page.open_cell("seed-000-lora-config-gradient-checkpointing[broken]", "current")
-    upstream = details.locator("[data-section=Upstream]").inner_text()
-    assert "scenarios/seeds/pages/000_367ac299bf2c3d5f.txt" in upstream and "no web address recorded" in upstream
+    assert traceback.locator("tr.own:visible").count() == len(own)
     page.keyboard.press("Escape")
     cards = history_page.view("signatures")
     card = cards.locator("details.card", has_text="only Tensors of floating point dtype")

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from harness import __version__
 from harness.dsl.catalog import Variant
 from harness.dsl.conditions import Context
@@ -113,7 +115,7 @@ def _agreed(record: Record, runs: list[dict[str, Any]]) -> Record:
     """With --repeat, the first run's record, marked flaky when the runs disagree."""
     if len(runs) == 1:
         return record
-    seen = [(run["outcome"], (_signature(run) or Signature(id="-", text="")).id) for run in runs]
+    seen = [(str(run.get("outcome")), _signature_id_of(run)) for run in runs]
     record.repeats = {"runs": len(runs), "outcomes": [o for o, _ in seen], "signatures": [s for _, s in seen]}
     record.flaky = len(set(seen)) > 1
     if record.flaky:
@@ -122,7 +124,101 @@ def _agreed(record: Record, runs: list[dict[str, Any]]) -> Record:
     return record
 
 
+def _signature_id_of(observation: dict[str, Any]) -> str:
+    try:
+        return (_signature(_encodable(observation)) or Signature(id="-", text="")).id
+    except Exception:  # an observation that cannot be read: its record says so (build_record)
+        return "-"
+
+
 def build_record(
+    variant: Variant, observation: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str
+) -> Record:
+    """The variant's record; never raises for anything the variant did or sent.
+
+    Whatever cannot be turned into a record (a hook's phase that is not a name, an unwritable
+    message, any exception on the way) becomes the variant's `crashed` record naming the reason,
+    so one variant can never end the run.
+    """
+    try:
+        record = _record(variant, without_import_messages(_encodable(observation), env), env, options, run_id)
+        record.to_line()  # what cannot be written cannot be recorded: find out here, not in the writer
+        return record
+    except Exception as exc:
+        unrecordable = {
+            "outcome": "crashed",
+            "phase": _phase_name(observation),
+            "reason": f"the harness could not record this variant's observation: {_describe(exc)}",
+            "output_tail": _encodable(_field(observation, "output_tail", str, "")),
+            "duration_s": _field(observation, "duration_s", (int, float), 0.0),
+        }
+        return _record(variant, unrecordable, env, options, run_id)
+
+
+def without_import_messages(observation: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:
+    """The observation less what the stack printed at import, which its env already records once.
+
+    A spawned child imports the stack itself and prints the same lines into its output; a forked
+    one can meet them again as warnings or log records when a module loads lazily.
+    """
+    printed = env.get("import_messages")
+    if not printed or not isinstance(printed, list):
+        return observation
+    lines = {line for line in printed if isinstance(line, str)}
+
+    def printed_at_import(entry: Any) -> bool:
+        message = entry.get("message") if isinstance(entry, dict) else None
+        first = message.strip().splitlines()[0] if isinstance(message, str) and message.strip() else ""
+        # a warning prints as "file:line: Category: message", a log record as its message
+        return bool(first) and any(line == first or line.endswith(": " + first) for line in lines)
+
+    cleaned = dict(observation)
+    for key in ("warnings", "logs"):
+        if isinstance(cleaned.get(key), list):
+            cleaned[key] = [entry for entry in cleaned[key] if not printed_at_import(entry)]
+    tail = cleaned.get("output_tail")
+    if isinstance(tail, str) and tail:
+        cleaned["output_tail"] = "\n".join(line for line in tail.splitlines() if line.rstrip() not in lines)
+    return cleaned
+
+
+def _field(observation: Any, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = observation.get(name) if isinstance(observation, dict) else None
+    return value if isinstance(value, kind) else default
+
+
+def _phase_name(observation: Any) -> str | None:
+    phase = _field(observation, "phase", str, None)
+    return _encodable(phase) if phase is not None else None
+
+
+def _describe(exc: Exception) -> str:
+    """One line: the exception type and, for a validation error, the field and value it rejected."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "record"
+        detail = f"{where}: {first['msg']} (got {first.get('input')!r:.200})"
+    else:
+        detail = (str(exc).strip().splitlines() or [""])[0]
+    return _encodable(f"{type(exc).__name__}: {detail}"[:500])
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with every string made writable as UTF-8 (a lone surrogate becomes ``\\udcff``)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    return value
+
+
+def _record(
     variant: Variant, observation: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str
 ) -> Record:
     device = env.get("device", options.device)
@@ -145,6 +241,7 @@ def build_record(
         device=device,
         outcome=observation["outcome"],
         phase=observation.get("phase"),
+        at=observation.get("at"),
         reason=observation.get("reason"),
         error=ErrorInfo.model_validate(error) if error else None,
         signature=_signature(observation),

@@ -1,29 +1,44 @@
 """The parent's side of isolation: start the supervisor, feed it variants, collect observations.
 
 The parent never imports torch. If the supervisor itself dies (not a child: those are handled
-inside it), the variants it was running are recorded as crashed and a new supervisor takes over.
+inside it), a new one takes over, as often as needed, after a back-off that grows while nothing
+completes. A variant that was running alone when the supervisor died killed it, and is recorded
+so; variants that were running together are each run again alone, so only the one that kills
+it is blamed. When the pool closes, every process the run started is gone (they all carry the
+pool's token in their environment, whoever their parent has become).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from harness.dsl.catalog import Variant
 from harness.execution.stack import QUIET_ENVIRONMENT
-from harness.execution.supervisor import receive, send
+from harness.execution.supervisor import GRACE_AFTER_DUMP_S, SPAWN_IMPORT_ALLOWANCE_S, receive, send
 
 STARTUP_TIMEOUT_S = 900.0
-MAX_RESTARTS = 3
+# Back-off before restarting a lost supervisor: doubles with each loss while no variant completes.
+RESTART_BACKOFF_S = 0.25
+MAX_RESTART_BACKOFF_S = 10.0
+# Starts that fail in a row (the supervisor dies or hangs while importing) before the remaining
+# variants are recorded as crashed: an environment that cannot start cannot run them.
+MAX_FAILED_STARTS = 3
+# A supervisor silent for longer than its slowest running variant's limit plus this is hung.
+SILENCE_ALLOWANCE_S = 60.0
+POOL_TOKEN_VARIABLE = "FT_HARNESS_POOL"
 
 
 class StackImportError(Exception):
@@ -57,6 +72,8 @@ class WorkerPool:
         self.env: dict[str, Any] = {}
         self.startup_s = 0.0
         self.restarts = 0
+        self._losses_in_a_row = 0  # supervisor losses since a variant last completed
+        self._token = secrets.token_hex(8)  # marks every process of this pool, for the final sweep
         self._process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the pool
 
@@ -91,7 +108,7 @@ class WorkerPool:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **QUIET_ENVIRONMENT},
+            env={**os.environ, **QUIET_ENVIRONMENT, POOL_TOKEN_VARIABLE: self._token},
         )
         os.close(to_server_read)
         os.close(from_server_write)
@@ -105,42 +122,95 @@ class WorkerPool:
         self.startup_s = message["startup_s"]
 
     def run(self, variants: list[Variant], limits: Limits = Limits()) -> Iterator[tuple[Variant, dict[str, Any]]]:
-        """Yield (variant, observation) as variants complete (in completion order)."""
+        """Yield (variant, observation) as variants complete (in completion order).
+
+        Every variant is yielded exactly once, whatever happens to the supervisor.
+        """
         pending = deque(enumerate(variants))
+        suspects: deque[tuple[int, Variant]] = deque()  # were running when it died: rerun alone
         in_flight: dict[int, Variant] = {}
-        self._preload(variants)
-        while pending or in_flight:
-            while pending and len(in_flight) < self.jobs:
-                key, variant = pending.popleft()
-                self._submit(key, variant, limits)
-                in_flight[key] = variant
-            try:
-                message = self._receive(None)
-            except SupervisorLost as lost:
-                for variant in in_flight.values():
-                    yield variant, supervisor_lost(str(lost), self.log_tail())
-                in_flight.clear()
+        if self._process is None or self._process.poll() is not None:
+            try:  # it died after the last variant of an earlier call (or was closed)
                 self._restart()
+            except SupervisorLost as failed:
+                for _, variant in pending:
+                    yield variant, supervisor_lost(f"worker supervisor could not be restarted: {failed}", "")
+                return
+        self._preload(variants)
+        while pending or suspects or in_flight:
+            try:
+                self._fill(pending, suspects, in_flight, limits)
+                message = self._receive(self._silence_limit(in_flight, limits))
+            except SupervisorLost as lost:
+                yield from self._after_loss(str(lost), in_flight, suspects)
+                if not (pending or suspects):
+                    return  # nothing left to run: no new supervisor needed
+                try:
+                    self._restart()
+                except SupervisorLost as failed:
+                    reason = f"worker supervisor could not be restarted: {failed}"
+                    for _, variant in [*suspects, *pending]:
+                        yield variant, supervisor_lost(reason, self.log_tail())
+                    return
+                self._preload(variants)
                 continue
             if message["op"] == "done":
+                self._losses_in_a_row = 0
                 yield in_flight.pop(message["key"]), message["observation"]
+
+    def _fill(
+        self,
+        pending: deque[tuple[int, Variant]],
+        suspects: deque[tuple[int, Variant]],
+        in_flight: dict[int, Variant],
+        limits: Limits,
+    ) -> None:
+        """Submit up to `jobs` variants; a suspect only when nothing else runs, and then alone."""
+        queue, room = (suspects, 0 if in_flight else 1) if suspects else (pending, self.jobs - len(in_flight))
+        for _ in range(min(room, len(queue))):
+            key, variant = queue[0]
+            self._submit(key, variant, limits)  # on SupervisorLost it stays queued: it never ran
+            queue.popleft()
+            in_flight[key] = variant
+
+    def _after_loss(
+        self, reason: str, in_flight: dict[int, Variant], suspects: deque[tuple[int, Variant]]
+    ) -> Iterator[tuple[Variant, dict[str, Any]]]:
+        """Blame a lost supervisor on the variant that ran alone; rerun the others alone."""
+        self._losses_in_a_row += 1
+        if len(in_flight) == 1:
+            (variant,) = in_flight.values()
+            yield variant, supervisor_lost(f"{reason}, while this variant ran alone (it killed it)", self.log_tail())
+        else:
+            suspects.extend(sorted(in_flight.items(), key=lambda item: item[0]))
+        in_flight.clear()
+
+    def _silence_limit(self, in_flight: dict[int, Variant], limits: Limits) -> float | None:
+        """How long the supervisor may stay silent before it counts as hung."""
+        if not in_flight:
+            return None
+        longest = max(limits.timeout or variant.scenario.timeout for variant in in_flight.values())
+        spawn = SPAWN_IMPORT_ALLOWANCE_S if self.env.get("isolation") == "spawn" else 0.0
+        return longest + GRACE_AFTER_DUMP_S + spawn + SILENCE_ALLOWANCE_S
 
     def _preload(self, variants: list[Variant]) -> None:
         families = sorted({v.scenario.model.family for v in variants})
         trainer = any(v.scenario.runner == "trainer" for v in variants)
-        send(self._inbox, {"op": "preload", "families": families, "trainer": trainer})
+        with contextlib.suppress(OSError):  # a supervisor gone already is found at the next receive
+            send(self._inbox, {"op": "preload", "families": families, "trainer": trainer})
 
     def _submit(self, key: int, variant: Variant, limits: Limits) -> None:
-        send(
-            self._inbox,
-            {
-                "op": "run",
-                "key": key,
-                "variant": variant.to_json(),
-                "timeout": limits.timeout or variant.scenario.timeout,
-                "memory_mb": limits.memory_mb or variant.scenario.memory_mb,
-            },
-        )
+        message = {
+            "op": "run",
+            "key": key,
+            "variant": variant.to_json(),
+            "timeout": limits.timeout or variant.scenario.timeout,
+            "memory_mb": limits.memory_mb or variant.scenario.memory_mb,
+        }
+        try:
+            send(self._inbox, message)
+        except OSError as exc:
+            raise SupervisorLost(f"the supervisor stopped reading ({exc.strerror or exc})") from None
 
     def _receive(self, timeout: float | None) -> dict[str, Any]:
         while True:
@@ -148,18 +218,25 @@ class WorkerPool:
                 raise SupervisorLost(f"no answer from the supervisor within {timeout:g} s")
             try:
                 message = receive(self._outbox)
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):
                 code = self._process.wait() if self._process else None
-                raise SupervisorLost(f"the supervisor process ended (exit status {code})") from None
+                raise SupervisorLost(f"the supervisor process ended (exit status {_status(code)})") from None
             if message["op"] != "started":
                 return message
 
     def _restart(self) -> None:
-        self.restarts += 1
-        if self.restarts > MAX_RESTARTS:
-            raise SupervisorLost(f"the supervisor died {self.restarts} times; giving up")
-        self.close()
-        self.start()
+        """A new supervisor, after a back-off; raises SupervisorLost if none can be started."""
+        for attempt in range(1, MAX_FAILED_STARTS + 1):
+            self.restarts += 1
+            self.close()
+            time.sleep(min(RESTART_BACKOFF_S * 2 ** (self._losses_in_a_row - 1), MAX_RESTART_BACKOFF_S))
+            try:
+                self.start()
+                return
+            except (SupervisorLost, StackImportError) as failed:
+                self._losses_in_a_row += 1
+                if attempt == MAX_FAILED_STARTS:
+                    raise SupervisorLost(f"{attempt} starts in a row failed, the last: {failed}") from None
 
     def log_tail(self, limit: int = 4000) -> str:
         self._log.flush()
@@ -181,6 +258,32 @@ class WorkerPool:
         for conn in (self._inbox, self._outbox):
             conn.close()
         self._process = None
+        # The supervisor ends what it started; if it was killed first, this ends what is left.
+        kill_marked(f"{POOL_TOKEN_VARIABLE}={self._token}")
+
+
+def kill_marked(marker: str) -> list[int]:
+    """SIGKILL every process (of this user) whose environment holds ``marker``; their pids."""
+    needle = marker.encode() + b"\0"
+    killed = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle not in Path(f"/proc/{entry.name}/environ").read_bytes():
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed.append(int(entry.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return killed
+
+
+def _status(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"{code}, killed by {signal.Signals(-code).name}"
+    return str(code)
 
 
 def supervisor_lost(reason: str, log: str) -> dict[str, Any]:

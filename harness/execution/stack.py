@@ -10,6 +10,8 @@ import contextlib
 import os
 import platform
 import sys
+import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
@@ -35,6 +37,51 @@ QUIET_ENVIRONMENT = {
     "MKL_NUM_THREADS": "1",
     "BITSANDBYTES_NOWELCOME": "1",
 }
+
+
+# What the stack printed while importing, kept once per environment (env["import_messages"]).
+MAX_IMPORT_MESSAGES = 50
+MAX_IMPORT_MESSAGE = 500
+
+
+@contextlib.contextmanager
+def import_messages() -> Iterator[list[str]]:
+    """The lines written to stdout and stderr meanwhile (fd level: C extensions too), in order.
+
+    They are passed on to the real stderr as well (the supervisor's log). Libraries print them
+    at import (bitsandbytes: "compiled without GPU support"; a CPU kernel it could not load):
+    facts about the environment, recorded once in its `env` rather than as every variant's noise.
+    """
+    lines: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, original in zip((1, 2), saved, strict=True):
+                os.dup2(original, fd)
+                os.close(original)
+            sink.seek(0)
+            printed = sink.read()
+            with contextlib.suppress(OSError):
+                os.write(2, printed)
+            lines += message_lines(printed.decode("utf-8", "backslashreplace"))
+
+
+def message_lines(text: str) -> list[str]:
+    """Distinct non-blank lines of ``text``, in order, clipped and capped."""
+    seen: dict[str, None] = {}
+    for raw in text.splitlines():
+        line = raw.rstrip()[:MAX_IMPORT_MESSAGE]
+        if line.strip():
+            seen.setdefault(line)
+    return list(seen)[:MAX_IMPORT_MESSAGES]
 
 
 def import_stack() -> None:

@@ -6,6 +6,12 @@ CPU variants are forked from the warm supervisor (~70 ms instead of ~10 s for a 
 interpreter); CUDA cannot be re-initialised in a forked child, so CUDA variants each get a
 freshly spawned interpreter. Either way the child is watched from here: a crash, a hang or a
 memory blow-up ends that child and becomes its variant's observation, and nothing else.
+
+Each child leads a process group of its own, and the whole group is killed when the child
+exits, reports or runs out of time: a process a variant leaves behind (a forked helper, a
+sleeping grandchild holding the result pipe) can neither hang the supervisor nor outlive the
+variant. The supervisor is also the "subreaper" of everything below it, so a process that
+escaped its group (setsid) is re-parented here when its parent dies, and killed then.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ OUTPUT_TAIL = 4000
 GRACE_AFTER_DUMP_S = 1.0
 SPAWN_IMPORT_ALLOWANCE_S = 600.0
 WATCH_INTERVAL_S = 0.05
+STRAYS_SETTLE_S = 2.0
 
 
 def send(conn: Connection, message: dict[str, Any]) -> None:
@@ -52,6 +59,7 @@ def run_child(task: dict[str, Any], results: Connection, device: str, cap_memory
     from harness.execution.pipeline import run_variant
 
     _die_with_parent()
+    _lead_own_group()
     faulthandler.enable(all_threads=True)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     if cap_memory:  # what the warm interpreter already maps, plus the variant's allowance
@@ -77,6 +85,18 @@ def _redirect_output(output_fd: int) -> None:
     sys.stderr.flush()
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
+
+
+def _lead_own_group() -> None:
+    """The child's group is what gets killed at its end, with whatever it started."""
+    with contextlib.suppress(OSError):  # a spawned child already leads its own session
+        os.setpgid(0, 0)
+
+
+def _become_subreaper() -> None:
+    """Orphans below the supervisor are re-parented to it, not to init: it can find and end them."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
 
 
 def _die_with_parent() -> None:
@@ -145,6 +165,7 @@ class Child:
     kill_at: float | None = None
     process: subprocess.Popen[bytes] | None = None
     rss_baseline_kb: int = 0
+    listening: bool = True  # False once its result pipe gave EOF: its exit is then watched for
 
 
 @dataclass
@@ -171,14 +192,16 @@ class Supervisor:
         self.queue: deque[dict[str, Any]] = deque()
         self.children: dict[Connection, Child] = {}
         self.spare: Spare | None = None
-        self.exited: set[int] = set()  # children that reported and are exiting: reaped without waiting
+        # children that reported (or spares dropped) and are exiting: reaped without waiting
+        self.exited: dict[int, subprocess.Popen[bytes] | None] = {}
 
     def serve(self) -> None:
         inbox = self.inbox
         while True:
             self._launch()
             self._keep_a_spare()
-            ready = wait([inbox, *self.children], timeout=self._wait_timeout())
+            listening = [conn for conn, child in self.children.items() if child.listening]
+            ready = wait([inbox, *listening], timeout=self._wait_timeout())
             for conn in ready:
                 if conn is inbox:
                     if not self._handle(inbox):
@@ -237,6 +260,7 @@ class Supervisor:
         if pid == 0:  # the child: never return into the supervisor loop
             status = 0
             try:
+                _lead_own_group()
                 for fd in (task_write, read_fd):
                     os.close(fd)
                 self._close_inherited()
@@ -252,6 +276,8 @@ class Supervisor:
                     traceback.print_exc()
             finally:
                 os._exit(status)
+        with contextlib.suppress(OSError):  # set on both sides: no moment where a kill misses it
+            os.setpgid(pid, pid)
         for fd in (task_read, write_fd, output_fd):
             os.close(fd)
         return Spare(pid, Connection(task_write, readable=False), read_fd, Path(output))
@@ -264,7 +290,7 @@ class Supervisor:
         os.close(spare.results_fd)
         with contextlib.suppress(OSError):
             spare.output.unlink()
-        self.exited.add(spare.pid)
+        self.exited[spare.pid] = None
 
     def _close_inherited(self) -> None:
         """A forked child keeps no end of the supervisor's pipes, so EOF still means 'gone'."""
@@ -294,6 +320,7 @@ class Supervisor:
             ],
             pass_fds=(write_fd, output_fd),
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own group (and session), killed as a whole at its end
         )
         os.close(write_fd)
         os.close(output_fd)
@@ -319,54 +346,112 @@ class Supervisor:
         child = self.children[conn]
         try:
             message = receive(conn)
-        except (EOFError, OSError):
-            self._finish(child)
+        except (EOFError, OSError, ValueError):
+            # Every writer closed the pipe (or wrote garbage): the child is exiting. Its exit,
+            # not the pipe, ends it: _watch sees it, and its deadline still holds meanwhile.
+            child.listening = False
             return
+        self._take(child, message)
+
+    def _take(self, child: Child, message: dict[str, Any]) -> None:
         if "phase" in message:
             if child.phase is None and child.process is not None:
                 child.deadline = time.monotonic() + child.timeout
                 child.rss_baseline_kb = _status_kb(child.pid, "VmRSS") or 0
             child.phase = message["phase"]
-        elif "observation" in message:
+        elif "observation" in message and child.observation is None:
             child.observation = message["observation"]
-            if child.process is None:
-                # Its output is flushed and all that follows is os._exit: report now, and let
-                # the kernel tear down the address space (~10 ms) off the critical path.
-                self.exited.add(child.pid)
-                self._finish(child)
+            # Its output is flushed and all that follows is its exit: report now, end its group
+            # (the zombie keeps its pid, so the group id cannot have been reused), and let the
+            # kernel tear down the address space (~10 ms) off the critical path.
+            _kill_group(child.pid)
+            self.exited[child.pid] = child.process
+            self._finish(child, status=0)
 
     def _watch(self) -> None:
         self._reap_exited()
         now = time.monotonic()
         for child in list(self.children.values()):
+            if _has_exited(child.pid):
+                self._collect(child)
+                continue
             if child.kill_at is not None:
                 if now >= child.kill_at:
-                    _kill(child.pid, signal.SIGKILL)
+                    _kill_group(child.pid)
                 continue
-            if now >= child.deadline and child.observation is None:
+            if now >= child.deadline:
                 child.killed_for = "timeout"
                 _kill(child.pid, signal.SIGUSR1)  # faulthandler dumps every thread's stack
                 child.kill_at = now + GRACE_AFTER_DUMP_S
             elif child.process is not None and self._over_memory(child):
                 child.killed_for = "memory"
-                _kill(child.pid, signal.SIGKILL)
+                _kill_group(child.pid)
                 child.kill_at = now
+        self._end_strays()
+
+    def _collect(self, child: Child) -> None:
+        """A child that exited: end its group, take what it sent before exiting, report it."""
+        _kill_group(child.pid)  # before reaping: until then its pid, and so its group id, is ours
+        if child.listening:
+            # Never block on the pipe: a process outside the group may still hold its write end,
+            # and a message cut short by a kill would wait forever for its missing bytes.
+            with contextlib.suppress(OSError):
+                os.set_blocking(child.results.fileno(), False)
+            while child.observation is None and child.results.poll(0):
+                try:
+                    self._take_quietly(child, receive(child.results))
+                except (EOFError, OSError, ValueError):
+                    break
+        self._finish(child, _reap(child))
+
+    def _take_quietly(self, child: Child, message: dict[str, Any]) -> None:
+        if "phase" in message:
+            child.phase = message["phase"]
+        elif "observation" in message:
+            child.observation = message["observation"]
+
+    def _end_strays(self, settle_s: float = 0.0) -> None:
+        """Kill (and reap) the orphans re-parented here that belong to no running variant's group.
+
+        They escaped their variant's group (setsid) and outlived its process: what a variant
+        leaves behind must not keep memory or cores for the rest of the run. Never blocks: one
+        still dying is reaped at a later tick, or within ``settle_s`` (each killed stray's own
+        children are re-parented here next).
+        """
+        running = {child.pid for child in self.children.values()}
+        known = {*self.exited, *running}
+        if self.spare is not None:
+            known.add(self.spare.pid)
+        deadline = time.monotonic() + settle_s
+        while True:
+            strays = [pid for pid in _own_children() if pid not in known and _group_of(pid) not in running]
+            for pid in strays:
+                _kill_group(pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            if not strays or time.monotonic() >= deadline:
+                return
+            time.sleep(WATCH_INTERVAL_S / 5)
 
     def _over_memory(self, child: Child) -> bool:
         rss = _status_kb(child.pid, "VmRSS")
         return rss is not None and child.phase is not None and rss - child.rss_baseline_kb > child.memory_mb * 1024
 
     def _reap_exited(self, block: bool = False) -> None:
-        for pid in list(self.exited):
+        for pid, process in list(self.exited.items()):
+            if process is not None:
+                done = process.wait() if block else process.poll()
+                if done is not None:
+                    del self.exited[pid]
+                continue
             try:
-                done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+                reaped, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
             except ChildProcessError:
-                done = pid
-            if done:
-                self.exited.discard(pid)
+                reaped = pid
+            if reaped:
+                del self.exited[pid]
 
-    def _finish(self, child: Child) -> None:
-        status = 0 if child.pid in self.exited else _reap(child)
+    def _finish(self, child: Child, status: int) -> None:
         del self.children[child.results]
         child.results.close()
         tail = _tail(child.output)
@@ -381,9 +466,11 @@ class Supervisor:
     def _stop_all(self) -> None:
         self._drop_spare()
         for child in list(self.children.values()):
-            _kill(child.pid, signal.SIGKILL)
+            _kill_group(child.pid)
             _reap(child)
+        self.children.clear()
         self._reap_exited(block=True)
+        self._end_strays(settle_s=STRAYS_SETTLE_S)
 
 
 def _await_task(tasks: Connection) -> dict[str, Any] | None:
@@ -435,6 +522,37 @@ def _reap(child: Child) -> int:
 def _kill(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signum)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group ``pid`` leads: the child and everything it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    _kill(pid, signal.SIGKILL)  # in case it never got to lead its group
+
+
+def _has_exited(pid: int) -> bool:
+    """Whether the child ``pid`` has exited, leaving it unreaped (WNOWAIT)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _own_children() -> list[int]:
+    """Pids whose parent is this process (every thread's list: orphans go to any of them)."""
+    pids: list[int] = []
+    for task in Path("/proc/self/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError):
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
 
 
 def _tail(path: Path) -> str:
@@ -489,8 +607,11 @@ def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolati
     from harness.execution.probes import describe_exception
 
     started = time.monotonic()
+    _become_subreaper()
+    printed: list[str] = []
     try:
-        stack.import_stack()
+        with stack.import_messages() as printed:
+            stack.import_stack()
         device = stack.resolve_device(device)
         if isolation == "auto":
             isolation = "spawn" if device == "cuda" else "fork"
@@ -507,7 +628,7 @@ def serve(inbox: Connection, outbox: Connection, jobs: int, device: str, isolati
         outbox,
         {
             "op": "ready",
-            "env": {**stack.fingerprint(device), "isolation": isolation},
+            "env": {**stack.fingerprint(device), "isolation": isolation, "import_messages": printed},
             "startup_s": round(time.monotonic() - started, 3),
         },
     )

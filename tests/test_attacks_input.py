@@ -10,10 +10,13 @@ generated results files through `harness report`, `harness show` and `harness ru
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import os
 import subprocess
 import sys
+import textwrap
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -436,3 +439,171 @@ def test_the_report_copy_command_leaves_out_lock_entries_that_are_not_pins(seeds
     lines = install_lines(build_cells([record])[0])
     assert lines[-1] == "pip install torch==2.13.0"
     assert "left out 2 lock entries" in lines[-2]
+
+
+# -- 13.4: YAML bombs, recursion, size ----------------------------------------------------------
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Billion laughs: nine levels of nine aliases each, 9**9 strings once expanded."""
+    names = "abcdefghijklmnopqrstuvwxyz"[:levels]
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in itertools.pairwise(names):
+        lines.append(f"{name}: &{name} [{','.join(f'*{previous}' for _ in range(9))}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_fails_fast_with_little_memory(tmp_path: Path) -> None:
+    from harness.dsl.yaml_source import load_yaml
+    from harness.errors import InputError
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    bomb = folder / "bomb.yaml"
+    bomb.write_text(alias_bomb())
+    assert len(bomb.read_bytes()) < 400
+    (folder / "good.yaml").write_text("id: good\ndescription: fine\nmodel: {family: llama}\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as caught:
+            load_yaml(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024, f"{peak} bytes to refuse a {len(alias_bomb())}-byte file"
+    assert "YAML aliases expand this document past" in caught.value.format()
+    assert caught.value.format().startswith(f"{bomb}:")
+
+    listed = invoke("list", folder, "--ids")  # a directory scan: one error, the other file still loads
+    assert listed.exit_code == 2
+    assert f"{bomb}:" in listed.output and "alias bomb" in listed.output
+    assert "good" in listed.output.split()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("a: &a [*a]\n", "recursive alias"),
+        ("a: &a {b: *a}\n", "recursive alias"),
+        ("[" * 200_000, "nested too deeply"),
+        ("x: " + "[" * 80 + "]" * 80 + "\n", "nested too deeply"),
+        ("x: 'y'\n" + "#" * (1024 * 1024 + 10) + "\n", "too large"),
+    ],
+)
+def test_hostile_yaml_is_one_clear_error_naming_the_file(tmp_path: Path, text: str, needle: str) -> None:
+    scenario = tmp_path / "hostile.yaml"
+    scenario.write_text(text)
+    for command in (["list", scenario], ["run", scenario, "--out", tmp_path / "r.jsonl"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, result.output
+        assert f"{scenario}" in result.output and needle in result.output, result.output
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(text)
+    result = invoke("matrix", "--file", matrix)
+    assert result.exit_code == 2 and f"{matrix}" in result.output and needle in result.output
+
+
+# -- 13.8: matrix rules and axes validated like scenarios -----------------------------------------
+
+RELEASES = {"torch": ["2.13.0"], "transformers": ["4.44.2", "4.50.0", "4.57.6", "5.0.0"], "peft": ["0.17.1"]}
+
+
+@pytest.fixture
+def package_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A find-links folder of empty wheels as the only index (the resolver's own code path);
+    commands run in tmp_path, so the index cache lands there."""
+    links = tmp_path / "links"
+    links.mkdir()
+    for package, versions in RELEASES.items():
+        for version in versions:
+            (links / f"{package}-{version}-py3-none-any.whl").write_bytes(b"")
+    monkeypatch.setenv("UV_DEFAULT_INDEX", f"file://{tmp_path / 'no-index'}")
+    monkeypatch.setenv("UV_FIND_LINKS", str(links))
+    for name in ("UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return links
+
+
+MATRIX_HEAD = 'axes:\n  python: ["3.11"]\n  transformers: ["4.44.2", "4.57.6"]\n  peft: ["0.17.1"]\n'
+
+
+@pytest.mark.parametrize(
+    ("tail", "line", "needle"),
+    [
+        ('include:\n  - {transformers: "=>4"}\n', 6, "invalid version specifier '=>4' for transformers"),
+        ('exclude:\n  - {transformers: "<<4.50"}\n', 6, "invalid version specifier '<<4.50' for transformers"),
+        ('exclude:\n  - {transformers: "banana"}\n', 6, "'banana' for transformers is neither a version"),
+        ('include:\n  - {transformers: ">=9"}\n', 6, "matches no combination, and a specifier cannot pin"),
+        ("selections:\n  none:\n    cells:\n      - {transformers: '5.0.0'}\n", 6, "selection 'none' matches no cell"),
+        ("selections:\n  typo:\n    cells:\n      - {transformerz: '4.44.2'}\n", 8, "names 'transformerz', which no"),
+        ("selections:\n  bad:\n    cells:\n      - {transformers: '=>4'}\n", 8, "invalid version specifier '=>4'"),
+    ],
+)
+def test_a_bad_matrix_rule_is_one_clear_error_at_its_line(
+    package_index: Path, tmp_path: Path, tail: str, line: int, needle: str
+) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(MATRIX_HEAD + tail)
+    result = invoke("matrix", "--file", matrix)
+    assert result.exit_code == 2, result.output
+    assert f"{matrix}:{line}: " in result.output and needle in result.output, result.output
+
+
+def test_a_python_axis_value_must_be_a_python_version(package_index: Path, tmp_path: Path) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(MATRIX_HEAD.replace('["3.11"]', '["3.11", "banana"]'))
+    result = invoke("matrix", "--file", matrix)
+    assert result.exit_code == 2
+    assert f"{matrix}:2: python: 'banana' is not a Python version such as '3.11'" in result.output
+
+
+def test_a_selection_of_no_cell_is_an_error(package_index: Path, tmp_path: Path) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(MATRIX_HEAD + "include:\n  - {transformers: '5.0.0', optional: true}\n")
+    assert invoke("matrix", "--file", matrix, "--selection", "all").exit_code == 0
+    optional_only = tmp_path / "optional.yaml"
+    optional_only.write_text(
+        'axes:\n  transformers: ["4.44.2"]\ninclude:\n  - {transformers: "4.44.2", optional: true}\n'
+    )
+    result = invoke("matrix", "--file", optional_only)  # the default selection: no optional cells
+    assert result.exit_code == 2 and "selection 'default' matches no cell" in result.output
+
+
+def test_nox_list_fails_on_a_broken_matrix_file(tmp_path: Path) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(MATRIX_HEAD.replace('["3.11"]', '["banana"]'))
+    env = {**os.environ, "HARNESS_MATRIX_FILE": str(matrix)}
+    command = [sys.executable, "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "-l"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{matrix}:2: python: 'banana' is not a Python version" in done.stderr
+
+
+# -- 13.9a: a misspelled package in `when:` -------------------------------------------------------
+
+
+def test_a_misspelled_package_in_when_is_an_error_with_did_you_mean(tmp_path: Path) -> None:
+    scenario = tmp_path / "typo.yaml"
+    scenario.write_text(
+        textwrap.dedent(
+            """\
+            id: typo
+            description: a condition on a package that does not exist
+            model: {family: llama}
+            expect:
+              - when: {transformerz: ">=5"}
+                outcome: failed
+              - outcome: passed
+            """
+        )
+    )
+    result = invoke("list", scenario)
+    assert result.exit_code == 2
+    assert f"{scenario}:5: expect.when: unknown package 'transformerz' (did you mean 'transformers'?)" in result.output
+    limits = tmp_path / "_limits.yaml"
+    limits.write_text(
+        "limits:\n  - description: d\n    when: {bitsandbytez: '<0.45'}\n    outcome: skipped\n    reason: r\n"
+    )
+    result = invoke("list", scenario)
+    assert "unknown package 'bitsandbytez' (did you mean 'bitsandbytes'?)" in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -17,7 +18,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from harness.errors import did_you_mean
+
 DEVICES = ("cpu", "cuda")
+# Besides the recorded stack (FINGERPRINT_PACKAGES): `python`, and what the stack pulls in.
+STACK_EXTRAS = ("python", "tokenizers", "huggingface-hub", "datasets", "deepspeed", "flash-attn")
+STACK_HINT = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "python")
 
 
 @dataclass(frozen=True)
@@ -44,12 +50,44 @@ def installed_version(package: str) -> str | None:
         return None
 
 
+@cache
+def known_packages() -> frozenset[str]:
+    """Package names a `when:` may test: the stack the harness records, and whatever is installed."""
+    from harness.execution.stack import FINGERPRINT_PACKAGES
+
+    names = {canonicalize_name(name) for name in (*FINGERPRINT_PACKAGES, *STACK_EXTRAS)}
+    for distribution in metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name:
+            names.add(canonicalize_name(name))
+    return frozenset(names)
+
+
+def _unknown_package(key: str, axes: Mapping[str, Any]) -> str | None:
+    """Why ``key`` is not a package a condition can test (a misspelling never matches, silently)."""
+    if not isinstance(key, str) or canonicalize_name(key) in known_packages():
+        return None
+    known = known_packages()
+    suggestion = did_you_mean(canonicalize_name(key), known) or did_you_mean(key, [*axes, "device", "case"])
+    hint = f"did you mean '{suggestion}'?" if suggestion else f"the stack's are {', '.join(STACK_HINT)}"
+    where = ", ".join(sorted(str(a) for a in axes)) or "none"
+    return (
+        f"unknown package '{key}' ({hint}); a `when:` key is a package of the stack or installed here, "
+        f"`device`, `case` or a vary axis (axes: {where})"
+    )
+
+
 def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(key, message) for each key of ``when`` that cannot be evaluated."""
     found = []
     for key, value in when.items():
         if key in axes:
             continue
+        if key not in ("device", "case") and isinstance(value, str):
+            unknown = _unknown_package(key, axes)
+            if unknown:
+                found.append((key, unknown))
+                continue
         if key == "device":
             bad = [v for v in _as_list(value) if v not in DEVICES]
             if bad:

@@ -23,8 +23,8 @@ from harness.dsl.locate import locate
 from harness.dsl.yaml_source import Located, load_yaml
 from harness.errors import InputError
 from harness.matrix.index import PackageIndex
-from harness.matrix.resolve import SPECIFIER_START, resolve_value
-from harness.matrix.schema import CellDefaults, Matrix
+from harness.matrix.resolve import SPECIFIER_START, check_rule_value, resolve_value
+from harness.matrix.schema import CellDefaults, Matrix, Selection
 
 # Short names in cell ids; other packages keep their own name.
 ABBREVIATIONS = {"python": "py", "transformers": "tf", "bitsandbytes": "bnb", "accelerate": "acc"}
@@ -99,13 +99,17 @@ class Plan:
 
     def selection(self, name: str | None) -> list[Cell]:
         if name is None or name == "all":
-            return list(self.cells)
-        if name == "default":
-            return [c for c in self.cells if not c.optional]
-        if name not in self.matrix.selections:
+            chosen = list(self.cells)
+        elif name == "default":
+            chosen = [c for c in self.cells if not c.optional]
+        elif name not in self.matrix.selections:
             valid = ", ".join(["all", "default", *sorted(self.matrix.selections)])
             raise InputError(f"unknown selection '{name}' (valid: {valid})", self.file)
-        return [c for c in self.cells if name in c.selections]
+        else:
+            chosen = [c for c in self.cells if name in c.selections]
+        if not chosen:
+            raise InputError(f"selection '{name}' matches no cell", self.file)
+        return chosen
 
 
 def load_plan(file: Path, index: PackageIndex | None = None) -> Plan:
@@ -121,6 +125,7 @@ def load_plan(file: Path, index: PackageIndex | None = None) -> Plan:
     combos = _combine(matrix, axes, located)
     cells = [_cell(combo, matrix.defaults) for combo in _include(combos, matrix, axes, located, index)]
     cells = [_tag(cell, matrix, located) for cell in _unique(cells)]
+    _check_selections(matrix, cells, located)
     return Plan(file, matrix, axes, cells)
 
 
@@ -146,6 +151,7 @@ def _combine(matrix: Matrix, axes: dict[str, list[str]], located: Located) -> li
                 located.file,
                 located.line_of(("exclude", position)),
             )
+        _check_rule(rule, located, ("exclude", position))
     keep = [
         combo
         for combo in _all_combinations(axes, matrix.strategy, matrix.exclude)
@@ -174,6 +180,18 @@ def matches(rule: dict[str, Any], combo: dict[str, Any]) -> bool:
     return all(key in combo and _value_matches(str(value), str(combo[key])) for key, value in rule.items())
 
 
+def _check_rule(rule: dict[str, Any], located: Located, loc: tuple[Any, ...], skip: set[str] = frozenset()) -> None:
+    """Every value of a rule is a version or a valid specifier: a typo is an error, not a rule
+    that silently matches nothing (or becomes a pin)."""
+    for key, value in rule.items():
+        if key in skip:
+            continue
+        try:
+            check_rule_value(key, value)
+        except InputError as error:
+            raise error.located(located.file, located.line_of((*loc, key))) from None
+
+
 def _value_matches(wanted: str, actual: str) -> bool:
     if wanted == actual:
         return True
@@ -189,6 +207,16 @@ def _include(
     combos: list[dict[str, str]], matrix: Matrix, axes: dict[str, list[str]], located: Located, index: PackageIndex
 ) -> list[dict[str, Any]]:
     entries = [_resolved_entry(raw, located, ("include", i), index) for i, raw in enumerate(matrix.include)]
+    for position, entry in enumerate(entries):
+        rules = {k: v for k, v in entry.items() if k in axes and str(v)[:1] in SPECIFIER_START}
+        if rules and not any(matches(rules, combo) for combo in combos):
+            # GitHub would add the entry as a cell of its own; a specifier cannot be a pin.
+            shown = ", ".join(f"{k}: {v}" for k, v in rules.items())
+            raise InputError(
+                f"include rule {{{shown}}} matches no combination, and a specifier cannot pin a cell of its own",
+                located.file,
+                located.line_of(("include", position)),
+            )
     # Our one extension of GitHub's rules: an axis with a single value (python, torch here)
     # belongs to every cell, including the cells that include entries add.
     fixed = {name: values[0] for name, values in axes.items() if len(values) == 1}
@@ -229,6 +257,10 @@ def _resolved_entry(
                 where,
             )
         elif value[:1] in SPECIFIER_START and key in located.data.get("axes", {}):
+            try:
+                check_rule_value(key, value)
+            except InputError as error:
+                raise error.located(located.file, where) from None
             resolved[key] = value  # a rule matching existing cells, not a pin
         else:
             try:
@@ -268,11 +300,40 @@ def _unique(cells: list[Cell]) -> list[Cell]:
     return list(seen.values())
 
 
+def _selected(selection: Selection, cell: Cell) -> bool:
+    rules = selection.cells
+    return not rules or any(matches(rule, cell.pins | {"device": cell.device}) for rule in rules)
+
+
+def _check_selections(matrix: Matrix, cells: list[Cell], located: Located) -> None:
+    """Each selection's rules name known keys with valid values, and it selects at least one cell."""
+    known = {key for cell in cells for key in cell.pins} | {"device"}
+    for name, selection in matrix.selections.items():
+        for position, rule in enumerate(selection.cells):
+            loc = ("selections", name, "cells", position)
+            unknown = sorted(set(rule) - known)
+            if unknown:
+                raise InputError(
+                    f"selection '{name}' names '{unknown[0]}', which no cell has (valid: {', '.join(sorted(known))})",
+                    located.file,
+                    located.line_of((*loc, unknown[0])),
+                )
+            _check_rule(rule, located, loc, skip={"device"})
+        if not any(name in cell.selections for cell in cells):
+            optional = [c for c in cells if c.optional and _selected(selection, c)]
+            raise InputError(
+                f"selection '{name}' matches no cell"
+                + (f" ({len(optional)} optional cells would: add include_optional: true)" if optional else ""),
+                located.file,
+                located.line_of(("selections", name)),
+            )
+
+
 def _tag(cell: Cell, matrix: Matrix, located: Located) -> Cell:
     names = []
     for name, selection in matrix.selections.items():
         if cell.optional and not selection.include_optional:
             continue
-        if not selection.cells or any(matches(rule, cell.pins | {"device": cell.device}) for rule in selection.cells):
+        if _selected(selection, cell):
             names.append(name)
     return replace(cell, selections=tuple(names))

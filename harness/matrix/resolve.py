@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from typing import Any
 
@@ -15,10 +16,13 @@ from harness.matrix.schema import Selector
 SPECIFIER_START = "<>=!~"
 
 
+PYTHON_VERSION = re.compile(r"3\.\d+(\.\d+)?")
+
+
 def resolve_value(package: str, value: Any, index: PackageIndex) -> list[str]:
     """The versions one axis value stands for (a selector may stand for several)."""
     if package == "python":
-        return [str(value)]
+        return [python_version(value)]
     try:
         released = index.versions(package, prereleases=isinstance(value, Selector) and value.prereleases)
     except IndexError_ as exc:
@@ -26,6 +30,35 @@ def resolve_value(package: str, value: Any, index: PackageIndex) -> list[str]:
     if isinstance(value, Selector):
         return _select(package, value, released)
     return [_one(package, str(value), released)]
+
+
+def python_version(value: Any) -> str:
+    """A Python version the installers can create an environment for: 3.11 or 3.11.7."""
+    if not isinstance(value, str) or not PYTHON_VERSION.fullmatch(value):
+        raise InputError(f"python: {str(value)[:60]!r} is not a Python version such as '3.11' or '3.11.7'")
+    return value
+
+
+def check_rule_value(package: str, value: Any) -> None:
+    """A rule value (include/exclude/selection) is a version or a PEP 440 specifier, nothing else."""
+    text = str(value)
+    if text[:1] in SPECIFIER_START:
+        try:
+            SpecifierSet(text)
+        except InvalidSpecifier:
+            raise InputError(
+                f"invalid version specifier {text[:60]!r} for {package} (PEP 440, e.g. '>=4.44,<5', '==4.57.*')"
+            ) from None
+        return
+    if package == "python":
+        python_version(text)
+        return
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise InputError(
+            f"{text[:60]!r} for {package} is neither a version nor a PEP 440 specifier such as '>=4.44,<5'"
+        ) from None
 
 
 def _one(package: str, value: str, released: list[Version]) -> str:

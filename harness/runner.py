@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from harness.dsl.catalog import Variant
 from harness.dsl.conditions import Context
 from harness.execution.pool import Limits, StackImportError, WorkerPool, import_failed
 from harness.execution.stack import FINGERPRINT_PACKAGES, fingerprint
-from harness.record import SCHEMA, ErrorInfo, Record, Signature
+from harness.record import SCHEMA, ErrorInfo, Record, Signature, Verdict
 from harness.results import ResultWriter
 from harness.signature import signature_id, signature_text
 from harness.verdict import claims, expectation
@@ -141,6 +142,7 @@ def build_record(
     so one variant can never end the run.
     """
     try:
+        env = _encodable(env)
         record = _record(variant, without_import_messages(_encodable(observation), env), env, options, run_id)
         record.to_line()  # what cannot be written cannot be recorded: find out here, not in the writer
         return record
@@ -152,7 +154,40 @@ def build_record(
             "output_tail": _encodable(_field(observation, "output_tail", str, "")),
             "duration_s": _field(observation, "duration_s", (int, float), 0.0),
         }
-        return _record(variant, unrecordable, env, options, run_id)
+        try:
+            record = _record(variant, unrecordable, env, options, run_id)
+            record.to_line()
+            return record
+        except Exception as again:  # not even the crash can be judged: record it unjudged
+            return _unjudged(variant, unrecordable, env, options, run_id, _describe(again))
+
+
+def _unjudged(
+    variant: Variant, crash: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str, why: str
+) -> Record:
+    """The crash record built without the verdicts (whatever failed was in them, or in env)."""
+    env = json.loads(json.dumps(_encodable(env), default=str)) if isinstance(env, dict) else {}
+    return Record(
+        schema=SCHEMA,
+        run_id=run_id,
+        cell=options.cell,
+        id=variant.id,
+        scenario_id=variant.scenario.base_id,
+        source=variant.source,
+        line=variant.line,
+        scenario=variant.scenario.model_dump(mode="json"),
+        device=str(env.get("device", options.device)),
+        outcome="crashed",
+        phase=crash["phase"],
+        reason=crash["reason"],
+        signature=_signature(crash),
+        output_tail=crash["output_tail"],
+        duration_s=crash["duration_s"],
+        env=env,
+        expectation=Verdict(verdict="unexpected", mismatches=[f"not judged: {why}"]),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        harness_version=__version__,
+    )
 
 
 def without_import_messages(observation: dict[str, Any], env: dict[str, Any]) -> dict[str, Any]:

@@ -16,8 +16,11 @@ import time
 import uuid
 from pathlib import Path
 
-from conftest import ROOT, Completed
+import pytest
+from conftest import FIXTURES, ROOT, Completed
 
+from harness.dsl.catalog import load_file
+from harness.runner import RunOptions, build_record
 from harness.signature import signature_id, signature_text
 
 HOOKS = '''
@@ -251,10 +254,34 @@ def test_the_supervisor_is_restarted_as_often_as_needed_and_only_its_killer_is_b
         record = by_id[f"deaths[{killer}]"]
         assert record["outcome"] == "crashed"
         assert record["reason"].startswith("worker supervisor lost: the supervisor process ended")
-        assert record["reason"].endswith("while this variant ran alone (it killed it)")
+        assert record["reason"].endswith("while only this variant ran: it took the supervisor down")
     for healthy in ("b-healthy", "d-healthy"):  # in flight at a death, rerun alone: not blamed
         assert by_id[f"deaths[{healthy}]"]["outcome"] == "passed"
     assert tagged_processes(tag) == []
+
+
+HOSTILE_OBSERVATIONS = {
+    "surrogate in an error": {"outcome": "failed", "phase": "forward", "error": {"type": "E", "message": "\udcff"}},
+    "phase not a name": {"outcome": "passed", "phase": {"x": 1}},
+    "unknown outcome": {"outcome": "exploded"},
+    "error not a mapping": {"outcome": "failed", "error": "notadict"},
+    "not a mapping at all": ["outcome", "passed"],
+    "no outcome": {},
+    "surrogate in the output": {"outcome": "crashed", "reason": "x", "output_tail": "\udcff", "phase": "\udcff"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_OBSERVATIONS))
+def test_build_record_never_raises_and_always_writes(name: str) -> None:
+    """What reaches the parent is untrusted: it becomes a writable record, whatever it holds."""
+    (variant,) = load_file(FIXTURES / "faults" / "flaky.yaml")
+    env = {"device": "cpu", "python": "3.11.7", "import_messages": ["bad \udcff line"]}
+    record = build_record(variant, HOSTILE_OBSERVATIONS[name], env, RunOptions(out=Path(os.devnull)), "run")
+    line = record.to_line()
+    assert json.loads(line)["env"]["import_messages"] == ["bad \\udcff line"]  # escaped as text, not lost
+    assert record.outcome == ("failed" if name == "surrogate in an error" else "crashed")
+    if not name.startswith("surrogate in"):  # those two are recorded as they are, escaped
+        assert record.reason.startswith("the harness could not record this variant's observation: ")
 
 
 MESSAGE_WITH_A_SET = "import sys; print(f\"target modules {set(['v_proj', 'q_proj', 'k_proj', 'o_proj'])} not found\")"

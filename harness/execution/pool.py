@@ -180,7 +180,8 @@ class WorkerPool:
         self._losses_in_a_row += 1
         if len(in_flight) == 1:
             (variant,) = in_flight.values()
-            yield variant, supervisor_lost(f"{reason}, while this variant ran alone (it killed it)", self.log_tail())
+            blame = f"{reason}, while only this variant ran: it took the supervisor down"
+            yield variant, supervisor_lost(blame, self.log_tail())
         else:
             suspects.extend(sorted(in_flight.items(), key=lambda item: item[0]))
         in_flight.clear()

@@ -1,6 +1,8 @@
 """Side-by-side benchmark: the same variants, four ways, measured in one run (`nox -s bench`).
 
-(a) ft-harness: warm supervisor, a forked child per variant (isolated), -j 1 and -j 2
+(a) ft-harness: warm supervisor, a forked child per variant (isolated), -j 1 and -j 2; and, as
+    users start them (start-up included), `harness run -j 2` next to `pytest -n 2` (the pytest
+    plugin: a warm supervisor per xdist worker, one test item per variant)
 (b) a fresh Python process per variant (a folder of repro scripts), on a subset: each costs ~10 s
 (c) the same variants in one process, no isolation: the floor
 (d) building one matrix cell's environment with a warm cache, with uv and with pip
@@ -68,16 +70,29 @@ def fresh_processes(variants: list, catalog: str) -> list[float]:
     return times
 
 
-def catalog_wall(jobs: int) -> float:
+def harness_wall(catalog: str, jobs: int) -> float:
+    """`harness run` as a user starts it: interpreter, catalog, supervisor start-up and all."""
+    return wall([sys.executable, "-m", "harness", "run", catalog, "-j", str(jobs), "--out", "{out}"])
+
+
+def pytest_wall(catalog: str, workers: int) -> float:
+    """The same variants as test items under pytest-xdist: workers, collection, a supervisor each."""
+    return wall(
+        [sys.executable, "-m", "pytest", catalog, "-n", str(workers), "-q", "-p", "no:cacheprovider", "--ft-out={out}"]
+    )
+
+
+def wall(command: list[str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
+        command = [part.replace("{out}", f"{tmp}/r.jsonl") for part in command]
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "harness", "run", "scenarios", "-j", str(jobs), "--out", f"{tmp}/r.jsonl"],
-            cwd=ROOT,
-            capture_output=True,
-            check=False,  # exit 1 (an unexpected result) still times the whole catalog
-        )
-        return time.perf_counter() - started
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        if done.returncode not in (0, 1):  # 1 (an unexpected result) still times every variant
+            sys.exit(
+                f"{' '.join(command[:5])} ... exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+            )
+        return seconds
 
 
 def environment_build(installer: str) -> float:
@@ -118,7 +133,11 @@ def main() -> None:
     floor_s = floor(variants)
     fresh = fresh_processes(variants[: args.fresh], args.catalog)
     harness_subset, _ = isolated(variants[: args.fresh], 1)
-    catalog_s = catalog_wall(2)
+    # in the order harness, pytest, pytest, harness, best of each: a drifting load favours neither
+    first_harness, pytest_s = harness_wall(args.catalog, 2), pytest_wall(args.catalog, 2)
+    pytest_s = min(pytest_s, pytest_wall(args.catalog, 2))
+    harness_cli_s = min(first_harness, harness_wall(args.catalog, 2))
+    catalog_s, catalog_pytest_s = harness_wall("scenarios", 2), pytest_wall("scenarios", 2)
 
     per = {
         "harness -j1": isolated_1 / n,
@@ -128,7 +147,10 @@ def main() -> None:
     }
     rows = [(name, f"{seconds * 1000:9.1f} ms") for name, seconds in per.items()]
     rows.append(("supervisor startup (once)", f"{startup:9.1f} s"))
-    rows.append(("whole catalog, -j2, wall", f"{catalog_s:9.1f} s"))
+    rows.append((f"harness run -j 2, wall ({n} variants)", f"{harness_cli_s:9.1f} s"))
+    rows.append((f"pytest -n 2, wall ({n} variants)", f"{pytest_s:9.1f} s"))
+    rows.append(("whole catalog, harness run -j 2, wall", f"{catalog_s:9.1f} s"))
+    rows.append(("whole catalog, pytest -n 2, wall", f"{catalog_pytest_s:9.1f} s"))
     if not args.skip_env:
         uv_s, pip_s = environment_build("uv"), environment_build("pip")
         rows += [
@@ -146,6 +168,8 @@ def main() -> None:
     print(f"  fresh process / harness, same variants   {ratio_fresh:6.1f}x   (>= 50x)")
     print(f"  throughput -j2 / -j1                     {isolated_1 / isolated_2:6.2f}x   (-> {os.cpu_count()} cores)")
     print(f"  whole catalog wall                       {catalog_s:6.1f} s    (< 60 s)")
+    print(f"  pytest -n 2 / harness run -j 2, wall     {pytest_s / harness_cli_s:6.2f}x   ({n} variants, start-up)")
+    print(f"  same, whole catalog                      {catalog_pytest_s / catalog_s:6.2f}x")
     if not args.skip_env:
         print(f"  pip / uv environment build               {pip_s / uv_s:6.1f}x")
 

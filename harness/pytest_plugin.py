@@ -150,6 +150,8 @@ class ScenarioSession:
 
     def _start(self, options: RunOptions) -> WorkerPool | None:
         """The warm supervisor, started at the first variant; None when the stack does not import."""
+        from harness.execution.pool import StackImportError
+
         if self.pool is None and self.import_error is None:
             pool = _session_pool(options, self.selected)
             try:

@@ -499,7 +499,7 @@ def test_upstream_links_come_first_and_tracebacks_fold_the_harness(history_page:
     details = history_page.open_cell(TRACED, "current")
     record = next(r for r in history_page.records if r["id"] == TRACED)
     frames = record["error"]["traceback"]
-    own = [f for f in frames if f["file"].startswith("harness/")]
+    own = [f for f in frames[:-1] if f["file"].startswith("harness/")]  # the innermost frame always shows
     libraries = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "safetensors")
     library = [f for f in frames if f["file"].split("/")[0] in libraries]
     assert own and library
@@ -513,6 +513,12 @@ def test_upstream_links_come_first_and_tracebacks_fold_the_harness(history_page:
     shot(page, "traceback-folded")
     traceback.locator("button.unfold").first.click()
     assert traceback.locator("tr.own:visible").count() == len(own)
+    page.keyboard.press("Escape")
+    # raised inside the harness's own call (LoraConfig(**config)): that innermost frame stays in view
+    details = history_page.open_cell("seed-000-lora-config-gradient-checkpointing[broken]", "current")
+    traceback = details.locator("[data-section='Traceback (innermost last)']")
+    innermost = traceback.locator("tbody > tr").last
+    assert innermost.is_visible() and innermost.inner_text().startswith("harness/")
     page.keyboard.press("Escape")
     cards = history_page.view("signatures")
     card = cards.locator("details.card", has_text="only Tensors of floating point dtype")

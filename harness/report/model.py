@@ -198,15 +198,16 @@ def gist(record: RecordDict) -> str:
 
 
 _COUNTS = re.compile(r"\s*\((?:<n>|\d)[^()]*\)")  # "(8 tensors)", "(2 of 4)"
-_GROUP_AND_CHECK = re.compile(r"^[\w-]+ \(([^()]+)\)$")  # "finite (nonfinite-grad)"
+_GROUP_AND_CHECK = re.compile(r"^[\w-]+ \(([\w:.-]+)\)$")  # "finite (nonfinite-grad)": a check within a group
 
 
 def _check_name(check: str) -> str:
     """A failed check by its most telling name: "finite (nonfinite-grad (8 tensors))" is
-    nonfinite-grad, "no-grad:vision (2 of 4)" is no-grad:vision."""
+    nonfinite-grad, "no-grad:vision (2 of 4)" is no-grad:vision, "checkpoint-impl (non-reentrant
+    ..., reentrant ran)" is checkpoint-impl."""
     text = _COUNTS.sub("", check).strip()
     inner = _GROUP_AND_CHECK.match(text)
-    return inner.group(1) if inner else text
+    return inner.group(1) if inner else text.split(" (", 1)[0]
 
 
 # Parts of a resolved scenario that do not change what runs: editing them is no behaviour change.

@@ -601,16 +601,18 @@
   }
 
   // Traceback: the harness's own frames folded (they are how it ran the scenario, not the bug),
-  // library frames (torch, transformers, peft, ...) highlighted.
+  // library frames (torch, transformers, peft, ...) highlighted. The innermost frame is never
+  // folded: where the error surfaced always shows.
   const LIBRARIES = /^(?:.*\/)?(torch|transformers|peft|bitsandbytes|accelerate|trl|safetensors)\//;
   const OWN = /^(?:.*\/)?harness\//;
   function tracebackTable(frames) {
     const rows = [];
     const frameRow = (f, cls) => el("tr", { class: cls }, el("td", null, f.file + ":" + (f.line ?? "")), el("td", null, f.function), el("td", null, f.code));
     for (let i = 0; i < frames.length;) {
-      if (OWN.test(frames[i].file || "")) {
+      const last = frames.length - 1;
+      if (i < last && OWN.test(frames[i].file || "")) {
         const own = [];
-        while (i < frames.length && OWN.test(frames[i].file || "")) own.push(frames[i++]);
+        while (i < last && OWN.test(frames[i].file || "")) own.push(frames[i++]);
         const toggle = el("tr", { class: "fold" }, el("td", { colspan: "3" }, el("button", { type: "button", class: "unfold" }, "\u25B8 " + own.length + " harness frame" + (own.length > 1 ? "s" : "") + " (how the scenario was run)")));
         const hidden = own.map((f) => { const node = frameRow(f, "own"); node.hidden = true; return node; });
         toggle.querySelector("button").addEventListener("click", () => { for (const node of hidden) node.hidden = !node.hidden; });

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harness import predicates
 from harness.dsl.conditions import Context, holds
 from harness.dsl.schema import CELL_OUTCOMES, PHASES, Expectation, OutcomePattern, Scenario
 from harness.record import ClaimVerdict, Verdict
@@ -50,9 +51,11 @@ def mismatches(pattern: OutcomePattern, observed: dict[str, Any]) -> tuple[list[
     checks = "; ".join(observed.get("checks", {}).get("failed", []))
     judge("check", pattern.check, _search(pattern.check, checks), checks or None)
     judge("reason", pattern.reason, _search(pattern.reason, observed.get("reason") or ""), observed.get("reason"))
-    effective = observed.get("effective", {})
-    for key, wanted in (pattern.effective or {}).items():
-        judge(f"effective.{key}", wanted, effective.get(key) == wanted, effective.get(key))
+    for section in ("effective", "checks"):
+        wanted = getattr(pattern, section)
+        if wanted is not None:
+            for result in predicates.judge(wanted, observed.get(section) or {}, section):
+                (held if result.held else failed).append(result.describe())
     return held, failed
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness import predicates
 from harness.checkpointing import PATHS
 from harness.families import FAMILIES
 from harness.methods import METHODS
@@ -203,6 +204,10 @@ Scalar = str | int | float | bool | None
 Conditions = dict[str, Scalar | list[Scalar]]
 
 
+# A value of `effective:`/`checks:` in an expectation, checked when the scenario loads.
+Predicate = Annotated[Any, AfterValidator(predicates.check)]
+
+
 class OutcomePattern(Strict):
     """What an outcome should look like; unset fields match anything."""
 
@@ -214,8 +219,15 @@ class OutcomePattern(Strict):
     log: str | None = Field(None, description="regex searched in captured log records")
     check: str | None = Field(None, description="regex over the failed correctness checks (silent outcomes)")
     reason: str | None = Field(None, description="regex over the skip/crash reason")
-    effective: dict[str, Any] | None = Field(
-        None, description="what must have taken effect, e.g. {use_reentrant: false, checkpointing: true}"
+    effective: dict[str, Predicate] | None = Field(
+        None,
+        description="predicates on what took effect (partial mapping; see harness/predicates.py), "
+        "e.g. {use_reentrant: false, trainable_dtypes: {float32: null}}",
+    )
+    checks: dict[str, Predicate] | None = Field(
+        None,
+        description="predicates on the record's checks (partial mapping, dotted keys; see harness/predicates.py), "
+        "e.g. {results.adapter-dtype.passed: true, groups: {text: {nonzero_grad: '>0'}}}",
     )
 
     _regexes = field_validator("message", "warning", "log", "check", "reason")(lambda cls, v: _regex(v))

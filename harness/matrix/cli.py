@@ -102,6 +102,15 @@ def _table(cells: list[Cell], matrix_file: Path, selection: str) -> None:
     help="keep another package at this version (default: the versions installed here)",
 )
 @click.option("--pre", is_flag=True, help="include pre-releases between the endpoints")
+@click.option(
+    "--on",
+    "on_field",
+    metavar="FIELD",
+    default=None,
+    help="judge steps by one record field instead of outcome and error signature: a dotted path "
+    "(effective.trainable_dtypes, checks.failed, outcome), optionally with a predicate "
+    "('effective.trainable_dtypes.float32=null', 'checks.results.quant-error.worst_error<0.1', 'outcome!=passed')",
+)
 @click.option("--python", default=None, help="Python version for the environments (default: this one)")
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("reports/.cache/bisect"), show_default=True)
 def bisect_command(
@@ -112,6 +121,7 @@ def bisect_command(
     bad: str,
     pins: tuple[str, ...],
     pre: bool,
+    on_field: str | None,
     python: str | None,
     workdir: Path,
 ) -> None:
@@ -119,38 +129,42 @@ def bisect_command(
     import platform
 
     from harness.console import out
-    from harness.matrix.bisect import bisect, candidate_versions, trial
+    from harness.matrix.bisect import Judge, bisect, candidate_versions, record_value, trial
     from harness.matrix.index import PackageIndex
     from harness.selection import select
 
-    select(paths, None, (scenario_id,))  # an unknown id is bad input before anything is built
+    judge = Judge.parse(on_field)  # a malformed --on is bad input before anything is built
+    select(paths, None, (scenario_id,))  # so is an unknown id
     fixed = _pins(pins, package)
     versions = candidate_versions(PackageIndex.from_environment(), package, good, bad, pre)
     python = python or ".".join(platform.python_version_tuple()[:2])
     out.print(
         f"bisecting {package} over {len(versions)} releases ({versions[0]} .. {versions[-1]}) with "
-        + (", ".join(f"{k}=={v}" for k, v in fixed.items()) or "no other pins"),
+        + (", ".join(f"{k}=={v}" for k, v in fixed.items()) or "no other pins")
+        + f"; judged by {judge.label}",
         markup=False,
+        soft_wrap=True,
     )
     workdir.mkdir(parents=True, exist_ok=True)
     runner = trial(scenario_id, package, fixed, paths, Path.cwd(), workdir.resolve(), python)
     good = next(v for v in versions if Version(v) == Version(good))
-    result = bisect(versions, good, runner, lambda line: out.print(line, markup=False))
+    result = bisect(versions, good, runner, lambda line: out.print(line, markup=False, soft_wrap=True), judge)
     good_is_low = Version(good) < Version(bad)
     before, after = result.last_low_side, result.first_high_side
     if good_is_low:
-        out.print(f"last good {before}, first bad {after}", markup=False)
+        out.print(f"last good {before}, first bad {after}", markup=False, soft_wrap=True)
     else:
-        out.print(f"last bad {before}, first good {after}", markup=False)
+        out.print(f"last bad {before}, first good {after}", markup=False, soft_wrap=True)
     for version in (before, after):
         record = result.steps[version].record or {}
-        out.print(f"--- {package} {version}: {result.steps[version].describe()}", markup=False)
-        out.print_json(
-            json.dumps(
-                {k: record.get(k) for k in ("id", "outcome", "phase", "signature", "error", "env")}
-                | {"env": {k: (record.get("env") or {}).get(k) for k in _STACK}}
-            )
-        )
+        out.print(f"--- {package} {result.steps[version].describe(judge)}", markup=False, soft_wrap=True)
+        shown = {k: record.get(k) for k in ("id", "outcome", "phase", "signature", "error")}
+        if judge.path is not None:
+            shown[judge.path] = record_value(record, judge.path)
+        if judge.spec != judge.path:
+            shown[judge.label] = judge.value(record)
+        shown["env"] = {k: (record.get("env") or {}).get(k) for k in _STACK}
+        out.print_json(json.dumps(shown, default=str))
 
 
 _STACK = ("python", "torch", "transformers", "peft", "bitsandbytes", "accelerate")

@@ -46,6 +46,16 @@ def _train(model, batch, context):
     loss.backward()
 
 
+def linger_then_pass(model, batch, context):
+    """Leaves a sleeping child in its own process group and trains fine: the child must not stay."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    _note("pids.txt", pid)
+    _train(model, batch, context)
+
+
 def orphan_then_exit(model, batch, context):
     """Forks a sleeping child holding every inherited pipe, then dies without reporting."""
     context.enter_phase("forward")
@@ -120,6 +130,7 @@ model: {family: llama}
 timeout: 5
 cases:
   a-escape: {steps.hook: "attack_hooks:escape_then_pass"}
+  a-linger: {steps.hook: "attack_hooks:linger_then_pass"}
   b-orphan: {steps.hook: "attack_hooks:orphan_then_exit"}
   c-hang: {steps.hook: "attack_hooks:orphan_then_hang"}
   d-after: {steps.hook: "attack_hooks:nothing_left_behind"}
@@ -215,10 +226,12 @@ def test_processes_left_behind_neither_hang_the_run_nor_outlive_it(tmp_path: Pat
     assert orphan["duration_s"] < 5  # ended at its exit, not at its timeout, though a pipe stayed open
     hang = by_id["leftovers[c-hang]"]
     assert hang["outcome"] == "timed_out" and "no result after 5 s" in hang["reason"]
+    assert hang["duration_s"] < 15  # its timeout and the grace after the stack dump, not more
     assert by_id["leftovers[a-escape]"]["outcome"] == "passed"
+    assert by_id["leftovers[a-linger]"]["outcome"] == "passed"
     # the last variant checked that the earlier ones' processes were gone while the run went on
     assert by_id["leftovers[d-after]"]["outcome"] == "passed", by_id["leftovers[d-after]"]["error"]
-    assert len((tmp_path / "pids.txt").read_text().split()) == 3
+    assert len((tmp_path / "pids.txt").read_text().split()) == 4
     assert tagged_processes(tag) == [], "a process of the run outlived it"
 
 

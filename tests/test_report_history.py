@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import sqlite3
@@ -9,6 +10,9 @@ from pathlib import Path
 
 from conftest import ReportData, harness
 
+from harness.report.compare import past_runs
+from harness.report.model import OUTCOME_ORDER, build_grid
+from harness.report.payload import grid_payload
 from harness.report.records import canonical, read_files
 from harness.report.store import History
 
@@ -102,3 +106,40 @@ def test_a_run_can_be_rendered_again_and_history_is_only_appended(report_data: R
         for table in ("runs", "records", "run_records", "blobs"):
             rows = set(old.execute(f"SELECT * FROM {table}"))
             assert rows <= set(new.execute(f"SELECT * FROM {table}")), table
+
+
+def test_the_page_carries_other_runs_whole_nearby_and_by_outcome_further_back(
+    report_data: ReportData, tmp_path: Path
+) -> None:
+    records = read_files([report_data.current]).records
+    edited = copy.deepcopy(records)
+    changed = next(r for r in edited if r["outcome"] == "passed")
+    failing = next(r for r in records if r["outcome"] == "failed")
+    changed.update({k: copy.deepcopy(failing[k]) for k in ("outcome", "phase", "error", "signature")})
+    changed["scenario"]["steps"]["lr"] = 0.5  # an edited definition
+    with History(tmp_path / "h.sqlite") as history:
+        for batch in (edited, records, edited):
+            history.ingest(batch, ["x"], [])
+        run = history.latest()
+        grid = build_grid(history.records(run.number))
+        # run 2 (nearest) whole, run 1 by outcomes only; then both whole, for comparison
+        cheap = grid_payload(grid, run.number, past_runs(history, run, whole=1))["history"]
+        whole = grid_payload(grid, run.number, past_runs(history, run, whole=2))["history"]
+    assert [r["number"] for r in cheap["runs"]] == [1, 2, 3] and cheap["runs"][2]["current"]
+    row = next(row.index for row in grid.rows if row.id == changed["id"])
+    # run 3 is run 1 again: nothing differs; run 2 differs at the edited variant only
+    assert cheap["differences"]["1"] == whole["differences"]["1"] == []
+    (only,) = whole["differences"]["2"]
+    assert only[:2] == [row, 0] and only[2] == OUTCOME_ORDER.index("passed")
+    assert cheap["differences"]["2"] == whole["differences"]["2"]  # the nearest run is loaded whole
+    # further back, read by outcome and signature alone: the same change, its definition unknown (-1)
+    again = copy.deepcopy(edited)
+    again[-1]["duration_s"] = 1.5  # run 4: run 3 again, but for one record's timing
+    with History(tmp_path / "h.sqlite") as history:
+        history.ingest(again, ["x"], [])
+        latest = history.latest()
+        grid = build_grid(history.records(latest.number))
+        cheap = grid_payload(grid, latest.number, past_runs(history, latest, whole=1))["history"]
+    assert cheap["differences"]["3"] == []  # nearest, whole: the same outcomes
+    (by_outcome,) = cheap["differences"]["2"]
+    assert by_outcome[:4] == only[:4] and by_outcome[4] == -1

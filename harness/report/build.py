@@ -46,9 +46,13 @@ def build_outputs(
     inline_limit: int = INLINE_DETAILS_LIMIT,
 ) -> Outputs:
     grid = run_grid(history, run)
-    comparison = comparison_for(history, run, grid)
+    previous = history.previous(run.number)
+    previous_grid = run_grid(history, previous) if previous else None
+    comparison = compare(grid, previous_grid, previous.number if previous else None)
     problems = run.problems if problems is None else problems
-    site = SiteInput(grid, run, comparison, history.runs(), problems, run.sources, past=past_runs(history, run))
+    loaded = {previous.number: previous_grid} if previous and previous_grid else {}
+    past = past_runs(history, run, loaded)
+    site = SiteInput(grid, run, comparison, history.runs(), problems, run.sources, past=past)
     files = write_site(site, out_dir, inline_limit)
     junit = write_junit(grid, junit_path or out_dir / "junit.xml")
     summary = summary_markdown(grid, run, comparison, problems)

@@ -43,27 +43,46 @@ class Signatures:
     def __init__(self) -> None:
         self.index: dict[str, int] = {"": 0}
         self.table: list[list[str]] = [["", "", "", "", ""]]
+        self.stubs: set[str] = set()  # known by id only, so far
 
     def of(self, entry: Entry) -> int:
         signature = entry.signature
         if not signature or entry.outcome == "passed":
             return 0
         key = signature["id"]
+        if key not in self.index or key in self.stubs:
+            message = str((entry.record.get("error") or {}).get("message") or "")[:500]
+            row = [key, signature.get("text", ""), short_label(entry.record), gist(entry.record), message]
+            if key in self.stubs:
+                self.stubs.discard(key)
+                self.table[self.index[key]] = row
+            else:
+                self.index[key] = len(self.table)
+                self.table.append(row)
+        return self.index[key]
+
+    def of_id(self, outcome: str, key: str | None) -> int:
+        """A signature known only by its id (a run read without its records): its text is only
+        known if another record of the page carries it."""
+        if not key or outcome == "passed":
+            return 0
         if key not in self.index:
             self.index[key] = len(self.table)
-            message = str((entry.record.get("error") or {}).get("message") or "")[:500]
-            self.table.append([key, signature.get("text", ""), short_label(entry.record), gist(entry.record), message])
+            self.stubs.add(key)
+            self.table.append([key, f"signature {key} (its text is not in the runs this page loaded)", "", "", ""])
         return self.index[key]
 
 
 @dataclass
 class PastRun:
-    """An earlier run of the history and its grid, for comparisons in the page."""
+    """Another run of the history, for comparisons in the page: its grid when loaded whole, else
+    only (variant, cell key) -> (outcome, signature id), without scenario definitions."""
 
     number: int
     label: str
     created_at: str
-    grid: Grid
+    grid: Grid | None = None
+    outcomes: dict[tuple[str, str], tuple[str, str | None]] | None = None
 
 
 def grid_payload(grid: Grid, run_number: int | None = None, past: list[PastRun] | None = None) -> dict[str, Any]:
@@ -102,7 +121,11 @@ def grid_payload(grid: Grid, run_number: int | None = None, past: list[PastRun] 
 
 
 def _outcome_index(entry: Entry) -> int:
-    return OUTCOME_ORDER.index(entry.outcome) if entry.outcome in OUTCOME_ORDER else len(OUTCOME_ORDER) - 1
+    return _outcome_index_of(entry.outcome)
+
+
+def _outcome_index_of(outcome: str) -> int:
+    return OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER) - 1
 
 
 def _code(entry: Entry, signatures: Signatures) -> int:
@@ -136,19 +159,44 @@ def _history(
     cells = {cell.key: cell.index for cell in grid.cells}
     runs, differences = [], {}
     for earlier in past:
-        states: dict[tuple[int, int], list[int]] = {}
-        for (r, c), entry in earlier.grid.entries.items():
-            row, cell = rows.get(earlier.grid.rows[r].id), cells.get(earlier.grid.cells[c].key)
-            if row is not None and cell is not None:
-                states[(row, cell)] = [_outcome_index(entry), signatures.of(entry), scenarios.of(entry)]
-        # only what differs from this run; [row, cell] alone: no record there in that run
-        changed = [[r, c, *state] for (r, c), state in states.items() if current.get((r, c)) != state]
+        states = _states(earlier, rows, cells, signatures, scenarios)
+        # Only what differs from this run; [row, cell] alone: no record there in that run. A run
+        # read by outcomes only has no scenario definition (-1): outcome and signature decide.
+        changed = [[r, c, *state] for (r, c), state in states.items() if _differs(current.get((r, c)), state)]
         changed += [[r, c] for (r, c) in current if (r, c) not in states]
         differences[str(earlier.number)] = sorted(changed)
         runs.append({"number": earlier.number, "label": earlier.label, "created_at": earlier.created_at})
     if run_number is not None:
         runs.append({"number": run_number, "label": "", "created_at": "", "current": True})
+    runs.sort(key=lambda run: run["number"])
     return {"runs": runs, "differences": differences}
+
+
+def _differs(current: list[int] | None, state: list[int]) -> bool:
+    if current is None:
+        return True
+    if state[2] < 0:  # no scenario definition known for that run
+        return current[:2] != state[:2]
+    return current != state
+
+
+def _states(
+    earlier: PastRun, rows: dict[str, int], cells: dict[str, int], signatures: Signatures, scenarios: Interned
+) -> dict[tuple[int, int], list[int]]:
+    """[outcome, signature, scenario definition] of a run's entries, on this page's rows and cells."""
+    states: dict[tuple[int, int], list[int]] = {}
+    if earlier.grid is not None:
+        grid = earlier.grid
+        for (r, c), entry in grid.entries.items():
+            row, cell = rows.get(grid.rows[r].id), cells.get(grid.cells[c].key)
+            if row is not None and cell is not None:
+                states[(row, cell)] = [_outcome_index_of(entry.outcome), signatures.of(entry), scenarios.of(entry)]
+        return states
+    for (variant, key), (outcome, signature) in (earlier.outcomes or {}).items():
+        row, cell = rows.get(variant), cells.get(key)
+        if row is not None and cell is not None:
+            states[(row, cell)] = [_outcome_index_of(outcome), signatures.of_id(outcome, signature), -1]
+    return states
 
 
 def _cell(cell: Cell, grid: Grid) -> dict[str, Any]:

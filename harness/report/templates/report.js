@@ -106,7 +106,8 @@
     else if (!FAILING.has(old) && now === "silent") kind = "newly silent";
     else if (!FAILING.has(old) && FAILING.has(now)) kind = "new failure";
     else if (FAILING.has(old) && FAILING.has(now) && (old !== now || before[1] !== after[1])) kind = "changed signature";
-    return kind && { kind, edited: before[2] !== after[2], before, after };
+    // -1: a run the page has by outcomes only, without its scenario definitions
+    return kind && { kind, edited: before[2] >= 0 && after[2] >= 0 && before[2] !== after[2], before, after };
   }
   const KIND_CLASS = { "new failure": "k-new", "newly silent": "k-new", "fixed": "k-fixed", "changed signature": "k-sig" };
   // Entries that may differ between two runs: those either run stores apart from this one.

@@ -96,7 +96,8 @@ def grid_payload(grid: Grid, run_number: int | None = None, past: list[PastRun] 
             line.append(MISSING if entry is None else _code(entry, signatures))
         codes.append(line)
     scenarios = Interned()
-    row_scenarios = [_row_scenarios(grid, row.index, scenarios) for row in grid.rows]
+    # scenario definitions only matter when there is another run to compare with
+    row_scenarios = [_row_scenarios(grid, row.index, scenarios) if past else 0 for row in grid.rows]
     return {
         "outcomes": list(OUTCOME_ORDER),
         "dimensions": dims,
@@ -137,9 +138,15 @@ class Interned:
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
+        # id(scenario) -> number: each scenario object is hashed once (records read from the
+        # history share one object per distinct scenario; they all live as long as the page build)
+        self.seen: dict[int, int] = {}
 
     def of(self, entry: Entry) -> int:
-        return self.index.setdefault(scenario_fingerprint(entry.record), len(self.index))
+        key = id(entry.record.get("scenario"))
+        if key not in self.seen:
+            self.seen[key] = self.index.setdefault(scenario_fingerprint(entry.record), len(self.index))
+        return self.seen[key]
 
 
 def _row_scenarios(grid: Grid, row: int, scenarios: Interned) -> int | list[int]:
@@ -152,6 +159,11 @@ def _row_scenarios(grid: Grid, row: int, scenarios: Interned) -> int | list[int]
 def _history(
     grid: Grid, run_number: int | None, past: list[PastRun], signatures: Signatures, scenarios: Interned
 ) -> dict[str, Any]:
+    if not past:
+        return {
+            "runs": [{"number": run_number, "label": "", "created_at": "", "current": True}] if run_number else [],
+            "differences": {},
+        }
     current: dict[tuple[int, int], list[int]] = {
         key: [_outcome_index(entry), signatures.of(entry), scenarios.of(entry)] for key, entry in grid.entries.items()
     }

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -132,7 +134,7 @@ def _repair_tail(fd: int, path: Path) -> None:
     fragment = os.pread(fd, size - start, start)
     line_number = _count_newlines(fd, start) + 1
     if _is_complete_record(fragment):
-        os.write(fd, b"\n")
+        os.pwrite(fd, b"\n", size)  # at the end, whatever the descriptor's mode
         _warn(f"{path}:{line_number}: the last record had no newline; ended its line before appending")
         return
     os.ftruncate(fd, start)
@@ -225,6 +227,8 @@ def _read_line(line: bytes, records: list[Record], last_unterminated: bool) -> s
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"not UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1})"
+    if _text_depth(text) > MAX_DEPTH:
+        return f"not a record: nested deeper than {MAX_DEPTH} levels"
     try:
         data = _parse(text)
     except RecursionError:
@@ -233,18 +237,18 @@ def _read_line(line: bytes, records: list[Record], last_unterminated: bool) -> s
         if last_unterminated:
             return "not a complete JSON record (truncated write?)"
         return f"not a JSON record ({exc})"
-    return _check(data, records)
+    return _check(data, records, text)
 
 
-def _check(data: Any, records: list[Record]) -> str | None:
+def _check(data: Any, records: list[Record], text: str) -> str | None:
     if not isinstance(data, dict):
         return f"not a record: a JSON {type(data).__name__}, not an object"
     schema = data.get("schema")
     if schema != SCHEMA:
         shown = schema if isinstance(schema, str | None) else type(schema).__name__
         return f"record schema {str(shown)[:80]!r} is not {SCHEMA!r}"
-    if _depth(data) > MAX_DEPTH:
-        return f"not a record: nested deeper than {MAX_DEPTH} levels"
+    if _ESCAPED_SURROGATE.search(text):
+        data = _without_surrogates(data)
     try:
         records.append(validate_record(data))
     except ValidationError as exc:
@@ -252,6 +256,26 @@ def _check(data: Any, records: list[Record]) -> str | None:
     except (RecursionError, ValueError, TypeError) as exc:
         return f"invalid record: {type(exc).__name__}: {str(exc)[:200]}"
     return None
+
+
+def _without_surrogates(value: Any) -> Any:
+    """Lone surrogates (JSON allows "\\udcff", UTF-8 cannot hold it) written as their escape text,
+    so that every later writer (history, HTML, terminal) can encode what was read."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _parse(text: str) -> Any:
@@ -262,19 +286,17 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
+def _text_depth(text: str) -> int:
+    """How deep a JSON text nests, from its brackets outside strings (no parsing, no recursion).
+    On text that is not JSON the count is only an estimate; the parser judges that text."""
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    return max(itertools.accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+# A lone surrogate can only come from an escape: the text itself was decoded as strict UTF-8.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -10,6 +10,7 @@ generated results files through `harness report`, `harness show` and `harness ru
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import json
 import os
@@ -179,7 +180,7 @@ def test_a_damaged_history_database_is_a_clear_error(tmp_path: Path) -> None:
 # -- 13.2: unparseable lines are skipped and reported, never a traceback ----------------------------
 
 UNPARSEABLE = [
-    (b"[" * 100_000, "nested too deeply"),
+    (b"[" * 100_000, "nested deeper than"),
     (b'{"schema": "ft-harness.result/1", "id": "\xff\xfe"}', "not UTF-8 (byte 0xff"),
     (b'{"schema": "ft-harness.result/1", "a": ' + b'{"a": ' * 50 + b"1" + b"}" * 51, "nested deeper than"),
     (b'{"schema": "ft-harness.result/1", "x": NaN}', "NaN is not JSON"),
@@ -607,3 +608,303 @@ def test_a_misspelled_package_in_when_is_an_error_with_did_you_mean(tmp_path: Pa
     )
     result = invoke("list", scenario)
     assert "unknown package 'bitsandbytez' (did you mean 'bitsandbytes'?)" in result.output
+
+
+# -- 12.4: a matrix cell with unexpected results fails its nox session -----------------------------
+
+
+def test_the_ci_workflow_runs_every_cell_and_still_merges_when_cells_fail() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "compat-matrix.yml").read_text())
+    cell, report = workflow["jobs"]["cell"], workflow["jobs"]["report"]
+    assert cell["strategy"]["fail-fast"] is False  # one failing job does not cancel the others
+    assert report["needs"] == "cell" and report["if"] == "always()"
+    run = next(step["run"] for step in cell["steps"] if "nox" in step.get("run", ""))
+    assert 'uvx nox -s "${sessions[@]}"' in run  # one nox call: every cell runs, failures at the end
+    keep = next(step for step in cell["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert keep["if"] == "always()"
+
+
+@pytest.mark.slow
+def test_a_nox_cell_with_unexpected_results_fails_unless_told_to_keep_going(tmp_path: Path) -> None:
+    """A real cell (this environment's stack, built by uv) running a scenario whose expectation is wrong."""
+    from importlib import metadata
+
+    pins = {name: metadata.version(name).split("+", 1)[0] for name in ("torch", "transformers", "peft")}
+    python = ".".join(map(str, sys.version_info[:2]))
+    matrix = tmp_path / "matrix.yaml"
+    axes = "\n".join(f'  {name}: ["{version}"]' for name, version in pins.items())
+    fixture = FIXTURES / "e2e" / "unexpected.yaml"
+    matrix.write_text(f'axes:\n  python: ["{python}"]\n{axes}\ndefaults:\n  scenarios: ["{fixture}"]\n  jobs: 1\n')
+    run_id = f"pytest-attacks-{os.getpid()}"
+    env = {**os.environ, "HARNESS_MATRIX_FILE": str(matrix), "HARNESS_MATRIX_RUN": run_id}
+    if not env.get("UV_FIND_LINKS"):  # as .ci/run does: uv does not read pip's find-links
+        found = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.find-links"], capture_output=True)
+        if found.returncode == 0 and found.stdout.strip():
+            env["UV_FIND_LINKS"] = found.stdout.decode().strip()
+    nox = [sys.executable, "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "-t", "matrix"]
+    try:
+        failed = subprocess.run(nox, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1500)
+        assert failed.returncode != 0, failed.stdout[-3000:] + failed.stderr[-3000:]
+        assert "1 unexpected results (wrong-expectation: " in failed.stderr
+        assert "--no-fail-on-unexpected" in failed.stderr
+        kept = subprocess.run(
+            [*nox, "--", "--no-fail-on-unexpected"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=1500
+        )
+        assert kept.returncode == 0, kept.stdout[-3000:] + kept.stderr[-3000:]
+        results = list((ROOT / "reports" / "matrix" / run_id).glob("*.jsonl"))
+        assert len(results) == 1 and read_results(results).records[0].id == "wrong-expectation"
+    finally:
+        import shutil
+
+        shutil.rmtree(ROOT / "reports" / "matrix" / run_id, ignore_errors=True)
+
+
+# -- the fuzzers: generated results files through report, show and --resume ----------------------
+#
+# Documents mix the runner's own records, the same records with parts replaced by other JSON
+# values (type confusion, hostile strings, deleted keys), torn and undecodable lines, deep
+# nesting, NaN and plain garbage. Every command must end in a clean exit; the counts of
+# documents each fuzzer pushed through are printed (pytest -s) and asserted.
+
+FUZZ_SCALE = float(os.environ.get("FUZZ_EXAMPLES", "600")) / 600
+FUZZ_SEEDS = seed_records()
+FUZZ_ID = "kinds[passes]"
+FUZZED: dict[str, int] = {}
+HOSTILE_TEXT = [
+    '"""',
+    "\n--extra-index-url https://evil.example/simple",
+    "a\u2028b\x85c",
+    "\udcff",
+    "<script>alert(1)</script>",
+    "![x](https://evil.example/p.png)",
+    "[link](javascript:alert(1))",
+    "\\N{oops}",
+    "",
+    "x" * 300,
+]
+
+
+@functools.cache
+def json_values() -> Any:
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+        st.sampled_from(HOSTILE_TEXT),
+    )
+    keys = st.one_of(st.text(max_size=8), st.sampled_from(["lock", "model", "family", "id", "type", "message"]))
+    return st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3), max_leaves=6
+    )
+
+
+@functools.cache
+def mutated_records() -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> dict[str, Any]:
+        record = json.loads(json.dumps(draw(st.sampled_from(FUZZ_SEEDS))))
+        for _ in range(draw(st.integers(1, 3))):
+            parent: Any = record
+            key: Any = draw(st.sampled_from(sorted(record)))
+            while isinstance(parent[key], dict | list) and parent[key] and draw(st.booleans()):
+                parent = parent[key]
+                key = draw(st.sampled_from(sorted(parent) if isinstance(parent, dict) else range(len(parent))))
+            if isinstance(parent, dict) and draw(st.integers(0, 4)) == 0:
+                del parent[key]
+            else:
+                parent[key] = draw(json_values())
+        return record
+
+    return build()
+
+
+@functools.cache
+def results_lines() -> Any:
+    from hypothesis import strategies as st
+
+    def dumped(record: dict[str, Any]) -> bytes:
+        return json.dumps(record).encode()
+
+    return st.one_of(
+        st.sampled_from(FUZZ_SEEDS).map(dumped),
+        mutated_records().map(dumped),
+        mutated_records().map(dumped),
+        st.tuples(st.sampled_from(FUZZ_SEEDS).map(dumped), st.integers(1, 400)).map(lambda t: t[0][: t[1]]),
+        st.binary(max_size=120),
+        st.text(max_size=80).map(lambda t: t.encode()),
+        st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * (n % 2) * n),
+        st.sampled_from([b"NaN", b'{"schema": "ft-harness.result/1", "x": Infinity}', b"\xff\xfe\x00", b"{}", b"null"]),
+    )
+
+
+@functools.cache
+def results_documents(max_lines: int = 10) -> Any:
+    from hypothesis import strategies as st
+
+    return st.tuples(st.lists(results_lines(), min_size=1, max_size=max_lines), st.booleans()).map(
+        lambda t: b"\n".join(t[0]) + (b"\n" if t[1] else b"")
+    )
+
+
+def fuzz_settings(examples: int) -> Any:
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=max(1, int(examples * FUZZ_SCALE)),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    )
+
+
+def counted(name: str) -> None:
+    FUZZED[name] = FUZZED.get(name, 0) + 1
+
+
+def report_counts(name: str, at_least: int) -> None:
+    print(f"\nfuzzed {name}: {FUZZED.get(name, 0)} documents")
+    assert FUZZED.get(name, 0) >= max(1, int(at_least * FUZZ_SCALE) // 2)
+
+
+def test_fuzzed_results_files_read_cleanly() -> None:
+    import tempfile
+
+    from hypothesis import given
+
+    @fuzz_settings(1200)
+    @given(results_documents(max_lines=8))
+    def read(document: bytes) -> None:
+        counted("read")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "r.jsonl"
+            path.write_bytes(document)
+            loaded = read_results([path])
+            for record in loaded.records:  # what is accepted validates again and serialises
+                json.dumps(record.model_dump(mode="json", by_alias=True))
+            assert all(problem.startswith(f"{path}:") for problem in loaded.problems)
+
+    read()
+    report_counts("read", 1200)
+
+
+def test_fuzzed_results_files_through_harness_report() -> None:
+    import tempfile
+
+    from hypothesis import given
+
+    @fuzz_settings(40)
+    @given(results_documents(max_lines=25))
+    def report(document: bytes) -> None:
+        counted("report")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "r.jsonl"
+            path.write_bytes(document)
+            db, site = Path(folder) / "h.sqlite", Path(folder) / "site"
+            result = invoke("report", path, "--db", db, "--out", site)
+            assert result.exit_code in (0, 2), result.output
+            readable = read_results([path]).records
+            assert result.exit_code == (0 if readable else 2), result.output
+            if readable:
+                assert (site / "index.html").exists() and (site / "summary.md").exists()
+
+    report()
+    report_counts("report", 40)
+
+
+def old_read(record: dict[str, Any]) -> dict[str, Any] | None:
+    """What the old reader let into the history: the record model's loose check, nothing more."""
+    from pydantic import ValidationError
+
+    from harness.report.records import canonical
+
+    try:
+        dumped = Record.model_validate(record).model_dump(mode="json", by_alias=True)
+        canonical(dumped).encode()
+    except (ValidationError, ValueError):
+        return None
+    return dumped
+
+
+def test_fuzzed_records_in_a_history_never_stop_it_rendering() -> None:
+    """What an older harness stored without validating: each run still renders, bad records left out."""
+    import tempfile
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @fuzz_settings(25)
+    @given(st.lists(st.one_of(mutated_records(), st.sampled_from(FUZZ_SEEDS)), min_size=1, max_size=20))
+    def history(records: list[dict[str, Any]]) -> None:
+        counted("history")
+        stored_by_old_code = [record for record in map(old_read, records) if record is not None]
+        if not stored_by_old_code:
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            db, site = Path(folder) / "h.sqlite", Path(folder) / "site"
+            with History(db) as stored:
+                stored.ingest(stored_by_old_code, ["old.jsonl"], [])
+            result = invoke("report", "--db", db, "--out", site)
+            assert result.exit_code == 0, result.output
+            with History(db) as stored:
+                valid = {record["id"] for record in stored.records(1)}
+                assert valid <= {record["id"] for record in stored_by_old_code}
+
+    history()
+    report_counts("history", 25)
+
+
+def test_fuzzed_results_files_through_harness_show() -> None:
+    import tempfile
+
+    from hypothesis import given
+
+    @fuzz_settings(350)
+    @given(results_documents(max_lines=15))
+    def show(document: bytes) -> None:
+        counted("show")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "r.jsonl"
+            path.write_bytes(document)
+            result = invoke("show", FUZZ_ID, KINDS, "--results", path)
+            assert result.exit_code == 0, result.output
+
+    show()
+    report_counts("show", 350)
+
+
+def test_fuzzed_results_files_through_harness_run_resume() -> None:
+    """--resume over a hostile file that records the one selected variant: nothing runs, nothing
+    complete is lost, a torn tail is cut, and the command exits cleanly."""
+    import tempfile
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    recorded = json.dumps(next(r for r in FUZZ_SEEDS if r["id"] == FUZZ_ID)).encode()
+
+    @fuzz_settings(400)
+    @given(results_documents(max_lines=15), st.integers(0, 15))
+    def resume(document: bytes, position: int) -> None:
+        counted("resume")
+        lines = document.split(b"\n")
+        lines.insert(min(position, len(lines) - 1), recorded)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "r.jsonl"
+            path.write_bytes(b"\n".join(lines))
+            complete = [line for line in path.read_bytes().split(b"\n")[:-1] if line.strip()]
+            result = invoke("run", KINDS, "--id", FUZZ_ID, "--out", path, "--resume")
+            assert result.exit_code == 0, result.output
+            after = path.read_bytes()
+            assert after == b"" or after.endswith(b"\n")
+            assert [line for line in after.split(b"\n") if line.strip()][: len(complete)] == complete
+
+    resume()
+    report_counts("resume", 400)

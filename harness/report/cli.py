@@ -109,7 +109,7 @@ def _ingest(history: History, paths: list[Path], label: str | None) -> tuple[Run
     if not read.records:
         console.err.print("[bold red]error:[/] no readable record in " + escape(", ".join(map(str, paths))))
         sys.exit(EXIT_BAD_INPUT)
-    ingested = history.ingest(read.records, read.sources, read.problems, label)
+    ingested = history.ingest(read.records, read.sources, read.problems, label, validated=True)
     run = ingested.run
     if ingested.created:
         console.out.print(

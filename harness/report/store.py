@@ -100,6 +100,7 @@ class History:
         # Records of the database left out on load: "<db>: run N: record <fingerprint> (<id>): why".
         self.problems: list[str] = []
         self._invalid: dict[str, str] = {}
+        self._checked: set[str] = set()  # fingerprints validated in this process
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path))
@@ -124,11 +125,20 @@ class History:
     # -- writing --------------------------------------------------------------------------------
 
     def ingest(
-        self, records: list[RecordDict], sources: list[str], problems: list[str], label: str | None = None
+        self,
+        records: list[RecordDict],
+        sources: list[str],
+        problems: list[str],
+        label: str | None = None,
+        validated: bool = False,
     ) -> Ingested:
+        """Store a run. ``validated``: the records were just read through the record schema
+        (``read_files``), so loading them back in this process needs no second check."""
         unique: dict[str, RecordDict] = {}
         for record in records:
             unique.setdefault(fingerprint(record), record)
+        if validated:
+            self._checked.update(unique)
         duplicates = len(records) - len(unique)
         with self._transaction():
             known = self._known(list(unique))
@@ -246,8 +256,10 @@ class History:
                     raise ValueError(f"a stored {type(record).__name__}, not a record")
                 record["env"] = self._blob(env_hash, blobs)
                 record["scenario"] = self._blob(scenario_hash, blobs)
-                # Checked, not normalised: the stored dict is what was fingerprinted.
-                validate_record(record)
+                if key not in self._checked:
+                    # Checked, not normalised: the stored dict is what was fingerprinted.
+                    validate_record(record)
+                    self._checked.add(key)
                 return record
             except ValidationError as error:
                 self._invalid[key] = describe_validation(error)

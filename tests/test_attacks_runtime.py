@@ -115,6 +115,14 @@ def unordered_set(model, batch, context):
     raise ValueError(f"target modules {set(['v_proj', 'q_proj', 'k_proj', 'o_proj'])} not found")
 
 
+def break_stack_then_kill_supervisor(model, batch, context):
+    """Leaves an environment whose stack no longer imports, then takes the supervisor down."""
+    context.enter_phase("forward")
+    (HERE / "stack-broken").write_text("peft")
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(30)
+
+
 def kill_supervisor(model, batch, context):
     """Takes down the process that forked this variant, every time it runs."""
     context.enter_phase("forward")
@@ -295,6 +303,64 @@ def test_build_record_never_raises_and_always_writes(name: str) -> None:
     assert record.outcome == ("failed" if name == "surrogate in an error" else "crashed")
     if not name.startswith("surrogate in"):  # those two are recorded as they are, escaped
         assert record.reason.startswith("the harness could not record this variant's observation: ")
+
+
+# peft stops importing once a variant has written the flag file (see break_stack_then_kill_supervisor)
+BREAKABLE_STACK = """
+import importlib.abc
+import os
+import sys
+from pathlib import Path
+
+
+class BreakablePeft(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "peft" and Path(os.environ["FT_TEST_STACK_BROKEN"]).exists():
+            raise ImportError("peft was broken by an earlier variant (test)")
+        return None
+
+
+sys.meta_path.insert(0, BreakablePeft())
+"""
+
+UNRESTARTABLE = """\
+id: unrestartable
+description: a variant kills the supervisor and leaves a stack that cannot import
+model: {family: llama}
+cases:
+  a-breaks: {steps.hook: "attack_hooks:break_stack_then_kill_supervisor"}
+  b-after: {}
+  c-after: {}
+expect:
+  - when: {case: a-breaks}
+    outcome: crashed
+    reason: "while only this variant ran"
+  - outcome: crashed
+    reason: "worker supervisor could not be restarted"
+"""
+
+
+def test_a_supervisor_that_cannot_be_restarted_leaves_every_variant_recorded(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BREAKABLE_STACK)
+    tag = uuid.uuid4().hex
+    done = run_tagged(
+        scenario(tmp_path, UNRESTARTABLE),
+        out=tmp_path / "r.jsonl",
+        tag=tag,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+        FT_TEST_STACK_BROKEN=str(tmp_path / "stack-broken"),
+    )
+    assert done.code == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    by_id = done.by_id()
+    assert sorted(by_id) == ["unrestartable[a-breaks]", "unrestartable[b-after]", "unrestartable[c-after]"]
+    for after in ("b-after", "c-after"):
+        reason = by_id[f"unrestartable[{after}]"]["reason"]
+        assert reason.startswith("worker supervisor lost: worker supervisor could not be restarted: 3 starts in a row")
+        assert "peft was broken by an earlier variant (test)" in reason
+    assert tagged_processes(tag) == []
 
 
 MESSAGE_WITH_A_SET = "import sys; print(f\"target modules {set(['v_proj', 'q_proj', 'k_proj', 'o_proj'])} not found\")"

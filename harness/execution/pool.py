@@ -133,8 +133,9 @@ class WorkerPool:
             try:  # it died after the last variant of an earlier call (or was closed)
                 self._restart()
             except SupervisorLost as failed:
+                reason = f"worker supervisor could not be restarted: {failed}"
                 for _, variant in pending:
-                    yield variant, supervisor_lost(f"worker supervisor could not be restarted: {failed}", "")
+                    yield variant, supervisor_lost(reason, self.log_tail())
                 return
         self._preload(variants)
         while pending or suspects or in_flight:

@@ -43,5 +43,8 @@ def test_bisect_on_the_adapter_dtype_names_peft_0_19_0(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "last bad 0.18.1, first good 0.19.0" in done.stdout
-    assert "0.18.1: passed at step | effective.trainable_dtypes.float32=null: false (effective" in done.stdout
-    assert "0.19.0: passed at step | effective.trainable_dtypes.float32=null: true (effective" in done.stdout
+    # silent where the adapter-dtype check applies, passed where it does not: the field decides either way
+    judged = "effective.trainable_dtypes.float32=null: {} (effective.trainable_dtypes.float32 = {})"
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("  0.18.1: ") and line.endswith(judged.format("false", 8)) for line in lines)
+    assert any(line.startswith("  0.19.0: passed") and line.endswith(judged.format("true", "absent")) for line in lines)

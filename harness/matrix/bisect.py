@@ -111,7 +111,7 @@ class Step:
         record = self.record
         error = record.get("error") or {}
         message = " ".join(error.get("message", "").split())  # one line, whatever the library printed
-        detail = error.get("type") and f"{error['type']}: {message[:160]}"
+        detail = (error.get("type") and f"{error['type']}: {message[:160]}") or (record.get("reason") or "")[:160]
         judged = judge.describe(record) if judge and record["outcome"] not in UNTRIED else ""
         return (
             f"{self.version}: {record['outcome']} at {record.get('phase')}"

@@ -908,3 +908,13 @@ def test_fuzzed_results_files_through_harness_run_resume() -> None:
 
     resume()
     report_counts("resume", 400)
+
+
+def test_a_damaged_index_cache_entry_is_asked_for_again(package_index: Path, tmp_path: Path) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(MATRIX_HEAD)
+    assert invoke("matrix", "--file", matrix).exit_code == 0
+    for entry in (tmp_path / "reports" / ".cache" / "index").glob("*.json"):
+        entry.write_text('{"sources": ' + "[" * 5000)
+    result = invoke("matrix", "--file", matrix)
+    assert result.exit_code == 0, result.output

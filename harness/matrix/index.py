@@ -65,10 +65,13 @@ class PackageIndex:
         path = self._cache_path(name)
         if path is None or not path.exists() or time.time() - path.stat().st_mtime > CACHE_TTL_S:
             return None
-        data = json.loads(path.read_text())
-        if data.get("sources") != self._sources():
-            return None
-        return sorted({Version(v) for v in data["versions"]})
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict) or data.get("sources") != self._sources():
+                return None
+            return sorted({Version(v) for v in data["versions"]})
+        except (OSError, ValueError, TypeError, KeyError, RecursionError, InvalidVersion):
+            return None  # a damaged cache entry is asked for again, never an error
 
     def _ask(self, name: str) -> list[Version]:
         found: set[Version] = set()

@@ -17,7 +17,7 @@ A predicate is a YAML value judged against a value of a result record:
 ``{equals: X}``                    exactly X, nothing more (a mapping with no extra keys)
 ``[a, b]``                         exactly this list
 ``{key: P, other.key: Q}``         a partial mapping: each listed key matches, other keys are
-                                   free; a dotted key walks down (``intent.active.passed``)
+                                   free; a dotted key walks down (``results.adapter-dtype.passed``)
 =================================  ===========================================================
 
 A mapping with one key among ``in``, ``contains``, ``not``, ``all`` and ``equals`` is that

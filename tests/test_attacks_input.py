@@ -918,3 +918,15 @@ def test_a_damaged_index_cache_entry_is_asked_for_again(package_index: Path, tmp
         entry.write_text('{"sources": ' + "[" * 5000)
     result = invoke("matrix", "--file", matrix)
     assert result.exit_code == 0, result.output
+
+
+def test_an_unwritable_report_folder_is_one_clear_error(tmp_path: Path, seeds: list[dict[str, Any]]) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_bytes(lines_of(seeds[:3]))
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    result = invoke("report", results, "--db", tmp_path / "h.sqlite", "--out", blocker / "site")
+    assert result.exit_code == 2, result.output
+    assert "cannot write the report" in result.output and "Traceback" not in result.output
+    rendered = invoke("report", "--db", tmp_path / "h.sqlite", "--out", tmp_path / "site")
+    assert rendered.exit_code == 0  # the run was kept: rendered again

@@ -92,7 +92,10 @@ def report_command(
         # Records the history holds but that do not validate (stored by an older harness) are
         # left out as the grid loads them and join the problems the page and summary show.
         history.problems[:0] = problems
-        built = build_outputs(history, run, out, junit, markdown, history.problems, inline_limit)
+        try:
+            built = build_outputs(history, run, out, junit, markdown, history.problems, inline_limit)
+        except OSError as error:  # (the run is in the history already: `--run N` renders it again)
+            raise InputError(f"cannot write the report: {error.strerror or error}", error.filename) from None
         _warn(history.problems[reported:])
     _print_outputs(built)
     sys.exit(EXIT_UNEXPECTED if fail_on_regression and built.comparison.regressed else EXIT_OK)

@@ -13,7 +13,7 @@ from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, InputError
 from harness.execution.pool import Limits
 from harness.results import completed_ids, run_id_of
 from harness.runner import Interrupted, RunOptions, new_run_id, run
-from harness.selection import select
+from harness.selection import select, without_checks
 
 RUNS_DIR = Path("reports") / "runs"
 # The shell's convention: 128 + the signal's number.
@@ -41,6 +41,13 @@ def _stop(signum: int, frame: object) -> None:
 @click.option("--isolation", type=click.Choice(["fork", "spawn"]), help="default: fork on CPU, spawn for CUDA")
 @click.option("--cell", help="matrix cell name stored in each record")
 @click.option(
+    "--checks",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    help="off: no correctness check, probe or reference run (what the model does unobserved)",
+)
+@click.option(
     "--repeat",
     type=click.IntRange(1, 100),
     default=1,
@@ -59,11 +66,14 @@ def run_command(
     memory_mb: int | None,
     isolation: str | None,
     cell: str | None,
+    checks: str,
     repeat: int,
 ) -> None:
     """Run scenarios (default: the catalog in ./scenarios) on the installed stack."""
     catalog, variants = select(paths, keyword, ids)
     console.report_input_errors(catalog.errors)
+    if checks == "off":
+        variants = without_checks(variants)
     run_id = new_run_id()
     if resume:
         if out is None:

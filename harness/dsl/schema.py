@@ -188,14 +188,62 @@ class StepsSpec(Strict):
 
 
 class ChecksSpec(Strict):
+    """Correctness checks, all on by default; each can be switched off (false / null) per scenario.
+
+    The outcome checks look at what training did; the intent checks compare what the scenario asked
+    for with what took effect; the oracles compare against a reference computation (a run with
+    checkpointing off, the unquantized layer). None of them adds a call on the model under test.
+    """
+
     gradients: Literal["all", "any", "off"] = Field(
         "all", description="trainable parameters that must receive a non-zero gradient"
     )
     finite: bool = Field(True, description="loss and gradients must be finite")
-    quant_gap: float | None = Field(
-        0.25, ge=0, description="max relative loss gap, quantized vs the same weights unquantized"
-    )
     update: bool = Field(True, description="an optimizer step must change the trainable parameters")
+    checkpointing_active: bool = Field(
+        True, description="checkpointing asked for must be on (is_gradient_checkpointing) and run in the forward"
+    )
+    checkpoint_impl: bool = Field(
+        True,
+        description="the checkpoint implementation that ran (reentrant or not) is the one asked for, or the "
+        "default of the installed transformers' enabling API when none is asked for",
+    )
+    adapter_dtype: bool = Field(
+        True, description="adapter weights in the dtype the scenario implies (fp32 under autocast_adapter_dtype)"
+    )
+    base_dtype: bool = Field(True, description="base weights keep the dtype they were loaded in (no silent upcast)")
+    quantized: bool = Field(True, description="the quantization backend really quantized the model's block linears")
+    adapter_targets: bool = Field(True, description="the adapter is attached to every module it targets")
+    grad_parity: float | None = Field(
+        0.02,
+        ge=0,
+        description="with checkpointing on: relative tolerance against the same step with checkpointing off "
+        "(which parameters get a gradient, and its values); null switches the reference run off",
+    )
+    quant_error: float | None = Field(
+        None,
+        ge=0,
+        description="max relative error of each quantized linear's output against the unquantized layer on the "
+        "same input (null: the backend's calibrated bound per quant type)",
+    )
+    quant_reference: bool = Field(True, description="compare quantized layers with their unquantized weights")
+
+    @classmethod
+    def all_off(cls) -> ChecksSpec:
+        """No probe at all: what the model goes through without any measurement of ours."""
+        return cls(
+            gradients="off",
+            finite=False,
+            update=False,
+            checkpointing_active=False,
+            checkpoint_impl=False,
+            adapter_dtype=False,
+            base_dtype=False,
+            quantized=False,
+            adapter_targets=False,
+            grad_parity=None,
+            quant_reference=False,
+        )
 
 
 Scalar = str | int | float | bool | None

@@ -53,6 +53,21 @@ def scenario_of(record: dict[str, Any]) -> Scenario:
         raise ReproError(f"{record['id']}: its resolved scenario no longer validates: {exc}") from None
 
 
+def _checkpoint_checks(scenario: Scenario) -> dict[str, Any] | None:
+    """What the checkpointing intent checks need: whether they apply and what was asked for."""
+    from harness.execution.intent import asked_reentrant
+
+    checks = scenario.checks
+    if not scenario.checkpointing.enabled or not (checks.checkpointing_active or checks.checkpoint_impl):
+        return None
+    return {
+        "via": literal(scenario.checkpointing.via),
+        "active": checks.checkpointing_active,
+        "impl": checks.checkpoint_impl,
+        "asked": literal(asked_reentrant(scenario)),
+    }
+
+
 def render_script(record: dict[str, Any], script_name: str, versions: str, recorded: str) -> str:
     scenario = scenario_of(record)
     family = FAMILIES[scenario.model.family]
@@ -74,6 +89,7 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         "checks_spec": scenario.checks.model_dump(),
         "optimizer": scenario.steps.optimizer,
         "quantized": scenario.quantization.backend != "none",
+        "checkpoint_checks": _checkpoint_checks(scenario),
         **_dtypes(scenario),
         **_build(scenario, family, task, record),
         **_quantize(scenario, record),

@@ -15,15 +15,19 @@ DEFAULT_EXPECTATION = Expectation(outcome="passed")
 
 
 def summarize(observed: dict[str, Any]) -> str:
-    """One line: 'failed at attach: TypeError: ...', 'silent: no-grad:encoder', 'passed'."""
+    """One line: 'failed at attach: TypeError: ...', 'failed at forward, step 2: ...', 'passed'."""
     outcome = observed["outcome"]
     error = observed.get("error")
     if outcome == "passed":
         return "passed"
+    where = observed.get("phase")
+    at = observed.get("at")
+    if isinstance(at, dict) and at.get("step"):
+        where = f"{where}, step {at['step']}"  # "failed at forward, step 2"
     if error:
-        return f"{outcome} at {observed.get('phase')}: {error['type']}: {first_statement(error['message'])[:300]}"
+        return f"{outcome} at {where}: {error['type']}: {first_statement(error['message'])[:300]}"
     reason = observed.get("reason")
-    return f"{outcome} at {observed.get('phase')}" + (f": {reason}" if reason else "")
+    return f"{outcome} at {where}" + (f": {reason}" if reason else "")
 
 
 def mismatches(pattern: OutcomePattern, observed: dict[str, Any]) -> tuple[list[str], list[str]]:

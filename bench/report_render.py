@@ -3,14 +3,16 @@
 Builds a report of N variants x M cells (default 500 x 50 = 25,000 cells) from real records
 copied to scale (bench/synthetic.py), opens it from disk in headless Chromium and prints the file
 size and the time from navigation start until the grid is rendered (median of several loads),
-plus opening a cell's details and filtering by a search.
+plus opening a cell's details and filtering by a search. With --history N the page also carries
+N earlier runs (each with 2% of its outcomes flipped), so the grid marks what changed.
 
-    python bench/report_render.py reports/matrix/<run>/ [--rows 500 --cells 50 --loads 5]
+    python bench/report_render.py reports/matrix/<run>/ [--rows 500 --cells 50 --loads 5 --history 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -23,7 +25,9 @@ from synthetic import synthesize
 from harness.report.cli import expand
 from harness.report.html import SiteInput, write_site
 from harness.report.model import build_grid
+from harness.report.payload import PastRun
 from harness.report.records import read_files
+from harness.report.store import Run
 from harness.report.views.regressions import compare
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,15 +43,31 @@ CHROMIUM_ARGS = [
 ]
 
 
-def build(results: list[Path], rows: int, cells: int, out: Path) -> tuple[Path, float]:
+def build(results: list[Path], rows: int, cells: int, out: Path, history: int = 0) -> tuple[Path, float]:
     records = read_files(expand(tuple(results))).records
     if not records:
         sys.exit("no records in " + ", ".join(map(str, results)))
-    started = time.perf_counter()
     data = synthesize(records, rows, cells)
+    past = [PastRun(n, "", "", build_grid(flipped(data, n))) for n in range(1, history + 1)]
+    started = time.perf_counter()
     grid = build_grid(data)
-    files = write_site(SiteInput(grid, None, compare(grid, None, None), [], [], []), out)
+    run = Run(history + 1, "", None, [], [], {}) if history else None
+    files = write_site(SiteInput(grid, run, compare(grid, None, None), [], [], [], past=past), out)
     return files.index, time.perf_counter() - started
+
+
+def flipped(records: list[dict], seed: int, share: float = 0.02) -> list[dict]:
+    """A run before this one: the same records, a share of them passing where they fail now."""
+    chooser = random.Random(seed)
+    earlier = []
+    for record in records:
+        if chooser.random() >= share:
+            earlier.append(record)
+            continue
+        outcome = "passed" if record.get("outcome") != "passed" else "failed"
+        signature = None if outcome == "passed" else record.get("signature")
+        earlier.append({**record, "outcome": outcome, "signature": signature})
+    return earlier
 
 
 def measure(index: Path, loads: int) -> dict[str, float]:
@@ -85,12 +105,14 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=50)
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("reports") / "bench-site")
+    parser.add_argument("--history", type=int, default=0, help="earlier runs the page carries")
     args = parser.parse_args()
-    index, build_s = build(args.results, args.rows, args.cells, args.out)
+    index, build_s = build(args.results, args.rows, args.cells, args.out, args.history)
     details_dir = index.parent / "details"
     sidecars = sum(p.stat().st_size for p in details_dir.glob("*.js")) if details_dir.exists() else 0
     timings = measure(index.resolve(), args.loads)
-    print(f"report of {args.rows} variants x {args.cells} cells = {args.rows * args.cells} cells")
+    history = f", {args.history} earlier runs" if args.history else ""
+    print(f"report of {args.rows} variants x {args.cells} cells = {args.rows * args.cells} cells{history}")
     print(f"  built in            {build_s:8.2f} s (python: grid, views, details)")
     print(f"  index.html          {index.stat().st_size / 1e6:8.2f} MB")
     print(f"  details/ beside it  {sidecars / 1e6:8.2f} MB")

@@ -386,7 +386,8 @@
     return Math.min(limit, Math.ceil(longest * charWidth + LABEL_PAD));
   }
   function setLabelWidth(width) {
-    state.labelWidth = Math.max(120, Math.min(2000, Math.round(width)));
+    // never wider than the window less one cell: the grid stays in sight
+    state.labelWidth = Math.max(120, Math.min(window.innerWidth - 128, 2000, Math.round(width)));
     scroller.style.setProperty("--label-w", state.labelWidth + "px");
   }
   function shortName(id) {

@@ -75,8 +75,9 @@ def run(
             result.records.append(record)
             on_record(record)
     except (KeyboardInterrupt, Interrupted) as stop:
-        records.close()  # stops the supervisor and its children
         result.interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
+    finally:
+        records.close()  # stops the supervisor and its children, whatever ended the loop (a full disk too)
     result.wall_s = round(time.monotonic() - started, 3)
     return result
 

@@ -108,8 +108,12 @@ def dtype_bytes(parameters: list[Any]) -> dict[str, int]:
     return dict(totals)
 
 
-def base_dtype(loaded: dict[int, str], base_parameters: list[Any]) -> Result:
-    """Base weights whose dtype widened between load and the first training step."""
+def base_dtype(loaded: dict[int, str], base_parameters: list[Any], documented_by: str | None = None) -> Result:
+    """Base weights whose dtype widened between load and the first training step.
+
+    ``documented_by`` names a call the scenario asked for whose documented job is that upcast
+    (prepare_model_for_kbit_training on a k-bit model): the upcast is then intended, and reported.
+    """
     upcast = [p for p in base_parameters if id(p) in loaded and _wider(short_dtype(p.dtype), loaded[id(p)])]
     if not loaded:
         return NOT_APPLICABLE
@@ -120,9 +124,10 @@ def base_dtype(loaded: dict[int, str], base_parameters: list[Any]) -> Result:
     if upcast:
         moves = Counter(f"{loaded[id(p)]}->{short_dtype(p.dtype)}" for p in upcast)
         what = ", ".join(f"{n} {move}" for move, n in sorted(moves.items()))
-        return result(
-            False, f"{what}; base weights {_mb(bytes_before)} at load, {_mb(bytes_after)} in training", **numbers
-        )
+        sizes = f"base weights {_mb(bytes_before)} at load, {_mb(bytes_after)} in training"
+        if documented_by:
+            return result(True, f"{what} by {documented_by}, as it documents; {sizes}", **numbers)
+        return result(False, f"{what}; {sizes}", **numbers)
     return result(True, f"base weights kept their load dtypes ({_mb(bytes_after)})", **numbers)
 
 

@@ -217,7 +217,11 @@ class Pipeline:
         if spec.base_dtype:
             adapter_params = {id(p) for _, layer in adapters for p in _own_adapter_parameters(layer)}
             base = [p for p in model.parameters() if id(p) not in adapter_params]
-            self.results["base-dtype"] = intent.base_dtype(self.loaded_dtypes, base)
+            # casting every non-quantized weight to fp32 is what prepare_model_for_kbit_training is
+            # for on a k-bit model; on a model that is not quantized nobody asked for it
+            prepare = self.scenario.quantization.prepare
+            documented = prepare if prepare and self.backend.quantizes else None
+            self.results["base-dtype"] = intent.base_dtype(self.loaded_dtypes, base, documented)
         if spec.adapter_dtype and self.method.attaches:
             autocast = intent.autocasts_adapters(self.scenario)
             weights = [

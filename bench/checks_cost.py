@@ -5,7 +5,7 @@ off, on, ...) so that the machine's load falls on both alike; the script prints 
 medians and their ratio. "Off" is `harness run --checks off`: no gradient probe, no quantized-layer
 capture, no checkpointing-off twin, no intent check. It is not a pass/fail test.
 
-    python bench/checks_cost.py [--rounds 2] [-j 2] [PATHS...]
+    python bench/checks_cost.py [--rounds 3] [-j 2] [PATHS...]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def timed(pool: WorkerPool, variants: list) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=[str(ROOT / "scenarios")])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("-j", "--jobs", type=int, default=2)
     args = parser.parse_args()
     _, variants = select(tuple(args.paths), None, ())
@@ -41,6 +41,8 @@ def main() -> None:
     walls: dict[str, list[float]] = {"off": [], "on": []}
     with WorkerPool("cpu", args.jobs) as pool:
         print(f"{len(variants)} variants, -j {args.jobs}, supervisor start-up {pool.startup_s:.1f} s")
+        # the first pass pays what later ones reuse (lazy imports in the supervisor, the page cache)
+        print(f"warm-up pass (not counted): {timed(pool, variants)[0]:.1f} s")
         for round_number in range(1, args.rounds + 1):
             for name, batch in configurations.items():
                 wall, silent = timed(pool, batch)

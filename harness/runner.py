@@ -163,20 +163,27 @@ def build_record(
             return _unjudged(variant, unrecordable, env, options, run_id, _describe(again))
 
 
+def _identity(variant: Variant, options: RunOptions, run_id: str) -> dict[str, Any]:
+    """Which run and which variant a record is about: the same for every record a run writes."""
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "cell": options.cell,
+        "id": variant.id,
+        "scenario_id": variant.scenario.base_id,
+        "source": variant.source,
+        "line": variant.line,
+        "scenario": variant.scenario.model_dump(mode="json"),
+    }
+
+
 def _unjudged(
     variant: Variant, crash: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str, why: str
 ) -> Record:
     """The crash record built without the verdicts (whatever failed was in them, or in env)."""
     env = json.loads(json.dumps(_encodable(env), default=str)) if isinstance(env, dict) else {}
     return Record(
-        schema=SCHEMA,
-        run_id=run_id,
-        cell=options.cell,
-        id=variant.id,
-        scenario_id=variant.scenario.base_id,
-        source=variant.source,
-        line=variant.line,
-        scenario=variant.scenario.model_dump(mode="json"),
+        **_identity(variant, options, run_id),
         device=str(env.get("device", options.device)),
         outcome="crashed",
         phase=crash["phase"],
@@ -265,15 +272,8 @@ def _record(
     )
     error = observation.get("error")
     return Record(
-        schema=SCHEMA,
-        run_id=run_id,
-        cell=options.cell,
-        id=variant.id,
-        scenario_id=variant.scenario.base_id,
-        source=variant.source,
-        line=variant.line,
+        **_identity(variant, options, run_id),
         axes={k: v for k, v in variant.axes.items() if "." not in k},
-        scenario=variant.scenario.model_dump(mode="json"),
         device=device,
         outcome=observation["outcome"],
         phase=observation.get("phase"),

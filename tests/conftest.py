@@ -40,6 +40,20 @@ def harness(*args: str | Path, out: Path | None = None, cwd: Path = ROOT, timeou
     return Completed(done.returncode, done.stdout, done.stderr, records)
 
 
+def tagged_processes(tag: str) -> list[int]:
+    """Live processes started for one test, found by the FT_HARNESS_TEST_TAG in their environment
+    (a zombie's environment reads empty)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"FT_HARNESS_TEST_TAG={tag}".encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 @pytest.fixture(scope="session")
 def e2e_run(tmp_path_factory: pytest.TempPathFactory) -> Completed:
     out = tmp_path_factory.mktemp("e2e") / "results.jsonl"

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, Completed
+from conftest import FIXTURES, ROOT, Completed, tagged_processes
 
 from harness.dsl.catalog import load_file
 from harness.runner import RunOptions, build_record
@@ -207,19 +207,6 @@ def run_tagged(*args: str | Path, out: Path, tag: str, timeout: float = 300, **e
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return Completed(done.returncode, done.stdout, done.stderr, records)
-
-
-def tagged_processes(tag: str) -> list[int]:
-    """Live processes carrying the marker (a zombie's environment reads empty)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"FT_HARNESS_TEST_TAG={tag}".encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_processes_left_behind_neither_hang_the_run_nor_outlive_it(tmp_path: Path) -> None:

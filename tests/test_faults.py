@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, harness
+from conftest import FIXTURES, ROOT, harness, tagged_processes
 
 FAULTS = FIXTURES / "faults"
 # An ignored signal stays ignored across exec, which is how `cmd &` in a script leaves SIGINT.
@@ -38,19 +38,6 @@ def wait_for_records(out: Path, count: int, timeout: float = 120) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"fewer than {count} records in {out} after {timeout} s")
-
-
-def tagged_processes(tag: str) -> list[int]:
-    """Processes (supervisor, children) started for this test, found by their environment."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"FT_HARNESS_TEST_TAG={tag}".encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def no_process_left(tag: str, timeout: float = 10) -> bool:

@@ -10,9 +10,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, Completed, harness
 from packaging.version import Version
-
-from tests.conftest import ROOT, Completed, harness
 
 TRANSFORMERS_5 = Version(metadata.version("transformers")).release >= (5,)
 

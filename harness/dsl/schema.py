@@ -42,6 +42,8 @@ PHASES: tuple[str, ...] = Phase.__args__  # type: ignore[attr-defined]
 
 Dtype = Literal["float32", "bfloat16", "float16"]
 ShortDtype = Literal["fp32", "bf16", "fp16"]
+# precision.dtype -> the torch dtype's name: the one table every module reads
+TORCH_DTYPES: dict[str, str] = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 SCENARIO_ID = r"^[a-z0-9][a-z0-9._-]*$"
 HOOK_REF = r"^[A-Za-z_][\w./-]*(\.py)?:[A-Za-z_]\w*$"

@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from harness.dsl.schema import TORCH_DTYPES
+
 if TYPE_CHECKING:
     from harness.dsl.schema import Scenario
 
@@ -197,10 +199,7 @@ def implied_adapter_dtype(scenario: Scenario, base_layer: Any, autocast: bool) -
         return short_dtype(compute)
     # an int8 layer has neither: the scenario's load dtype is what it computes in
     precision = scenario.precision
-    return LOAD_DTYPES[precision.dtype] if precision.mode == "weights" else "float32"
-
-
-LOAD_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+    return TORCH_DTYPES[precision.dtype] if precision.mode == "weights" else "float32"
 
 
 # -- structure ----------------------------------------------------------------------------------

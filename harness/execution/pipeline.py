@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
-from harness.dsl.schema import Scenario
+from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import intent, oracles, training
 from harness.execution.probes import Capture, GradientProbe, PhaseClock, checkpoint_calls, describe_exception
 from harness.families import FAMILIES
@@ -29,7 +29,6 @@ from harness.families._base import Unsupported
 from harness.methods import METHODS
 from harness.quantization import BACKENDS
 
-TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 ALLOCATION_FAILURE = ("can't allocate memory", "CUDA out of memory", "std::bad_alloc")
 
 
@@ -472,12 +471,6 @@ def _die_with_parent() -> None:
 
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
-
-
-def _device_of(model: Any) -> Any:
-    with contextlib.suppress(StopIteration):
-        return next(model.parameters()).device
-    return "cpu"
 
 
 def dtype_keyword() -> str:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.dsl.schema import TORCH_DTYPES
+
 if TYPE_CHECKING:
     from harness.checkpointing._base import CheckpointingPath
     from harness.dsl.schema import InputsSpec, Scenario
     from harness.execution.probes import PhaseClock
     from harness.families._base import Task
-
-AUTOCAST_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
 
 
 @dataclass
@@ -145,7 +145,7 @@ def _autocast(scenario: Scenario, device: str) -> Any:
     precision = scenario.precision
     if precision.mode != "autocast" or precision.dtype == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device, dtype=getattr(torch, AUTOCAST_DTYPES[precision.dtype]))
+    return torch.autocast(device_type=device, dtype=getattr(torch, TORCH_DTYPES[precision.dtype]))
 
 
 def _grad_scaler(device: str) -> Any:

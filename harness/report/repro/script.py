@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import KWARGS_PARAMETER, OFF, checkpoint_kwargs
-from harness.dsl.schema import Scenario
+from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import training
 from harness.families import FAMILIES, _inputs
 from harness.families._base import Family, Task, _default_collate, _default_rows
@@ -35,7 +35,6 @@ from harness.report.repro.inline import (
 )
 
 TEMPLATE = "repro.py.j2"
-TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 _ATTACH_CALLS = {"add_adapter": "model.add_adapter", "get_peft_model": "peft.get_peft_model"}
 
 

@@ -103,25 +103,18 @@ def _implementation(reentrant: bool | str) -> str:
 # -- dtypes -------------------------------------------------------------------------------------
 
 
-def dtype_bytes(parameters: list[Any]) -> dict[str, int]:
-    totals: Counter[str] = Counter()
-    for p in parameters:
-        totals[short_dtype(p.dtype)] += p.numel() * p.element_size()
-    return dict(totals)
-
-
 def base_dtype(loaded: dict[int, str], base_parameters: list[Any], documented_by: str | None = None) -> Result:
     """Base weights whose dtype widened between load and the first training step.
 
     ``documented_by`` names a call the scenario asked for whose documented job is that upcast
     (prepare_model_for_kbit_training on a k-bit model): the upcast is then intended, and reported.
     """
-    upcast = [p for p in base_parameters if id(p) in loaded and _wider(short_dtype(p.dtype), loaded[id(p)])]
     if not loaded:
         return NOT_APPLICABLE
-    before = {id(p): loaded[id(p)] for p in base_parameters if id(p) in loaded}
-    bytes_before = sum(p.numel() * _itemsize(before[id(p)]) for p in base_parameters if id(p) in before)
-    bytes_after = sum(p.numel() * p.element_size() for p in base_parameters if id(p) in before)
+    kept = [p for p in base_parameters if id(p) in loaded]  # weights created later (copied heads) had no load dtype
+    upcast = [p for p in kept if _wider(short_dtype(p.dtype), loaded[id(p)])]
+    bytes_before = sum(p.numel() * _itemsize(loaded[id(p)]) for p in kept)
+    bytes_after = sum(p.numel() * p.element_size() for p in kept)
     numbers = {"bytes_at_load": bytes_before, "bytes_at_training": bytes_after, "upcast_tensors": len(upcast)}
     if upcast:
         moves = Counter(f"{loaded[id(p)]}->{short_dtype(p.dtype)}" for p in upcast)

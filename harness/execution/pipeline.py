@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import math
 import os
 import tempfile
 import time
@@ -23,7 +22,14 @@ from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
 from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import intent, oracles, training
-from harness.execution.probes import Capture, GradientProbe, PhaseClock, checkpoint_calls, describe_exception
+from harness.execution.probes import (
+    Capture,
+    GradientProbe,
+    PhaseClock,
+    checkpoint_calls,
+    describe_exception,
+    finite,
+)
 from harness.families import FAMILIES
 from harness.families._base import Unsupported
 from harness.methods import METHODS
@@ -397,7 +403,7 @@ def judge(
 def _finite_check(scenario: Scenario, checks: dict[str, Any]) -> dict[str, Any]:
     # None: the model computed no loss (no labels); the loop's own loss is not visible here
     losses = [loss for loss in checks.get("losses", []) if loss is not None]
-    failures = [] if all(_finite(loss) for loss in losses) else ["nonfinite-loss"]
+    failures = [] if all(finite(loss) for loss in losses) else ["nonfinite-loss"]
     nonfinite = checks.get("nonfinite_grads", 0)
     if nonfinite and not scenario.precision.grad_scaler:  # a GradScaler skips such steps by design
         failures.append(f"nonfinite-grad ({nonfinite} tensors)")
@@ -467,10 +473,6 @@ def _die_with_parent() -> None:
     from harness.execution.supervisor import _die_with_parent as die
 
     die()
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 def dtype_keyword() -> str:

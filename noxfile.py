@@ -22,7 +22,6 @@ HARNESS_MATRIX_FILE points at another matrix file.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from harness.matrix import sessions as matrix_sessions  # noqa: E402
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
 
-MATRIX_FILE = Path(os.environ.get("HARNESS_MATRIX_FILE", ROOT / "matrix.yaml"))
+MATRIX_FILE = matrix_sessions.matrix_file(ROOT)
 PLAN, PLAN_ERROR = matrix_sessions.plan_or_none(MATRIX_FILE)
 if PLAN is None:
     # Bad input is exit 2, with the file:line plan_or_none printed: never "0 cells" and success.

@@ -14,19 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.errors import InputError
+from harness.outcomes import style as outcome_style
 from harness.record import Record
 
-OUTCOME_STYLE = {
-    "passed": "green",
-    "failed": "red",
-    "crashed": "bold red",
-    "timed_out": "magenta",
-    "skipped": "dim",
-    "silent": "yellow",
-    "unresolvable": "red",
-    "install_error": "red",
-    "import_error": "red",
-}
 VERDICT_STYLE = {"confirmed": "green", "refuted": "red", "partly": "yellow"}
 
 # Logs (CI, pipes) are read in wide viewers; rich's 80 columns would fold every table row.
@@ -41,7 +31,7 @@ def report_input_errors(errors: list[InputError]) -> None:
 
 
 def _line(record: Record, index: int, total: int) -> str:
-    style = OUTCOME_STYLE.get(record.outcome, "white")
+    style = outcome_style(record.outcome)
     verdict = "" if record.as_expected else "  [bold red]UNEXPECTED[/]"
     width = len(str(total))
     return f"\\[{index:>{width}}/{total}] [{style}]{record.outcome:<9}[/] {escape(record.id)}{verdict}"
@@ -78,7 +68,7 @@ def progress(total: int) -> Iterator[Any]:
             bar.update(
                 task,
                 advance=1,
-                description=" ".join(f"[{OUTCOME_STYLE.get(k, 'white')}]{k} {v}[/]" for k, v in sorted(counts.items())),
+                description=" ".join(f"[{outcome_style(k)}]{k} {v}[/]" for k, v in sorted(counts.items())),
             )
 
         yield advance
@@ -109,7 +99,7 @@ def _signature_table(records: list[Record]) -> Table:
     for (outcome, text), members in sorted(groups.items(), key=lambda kv: (kv[0][0] != "passed", kv[0])):
         unexpected = sum(not r.as_expected for r in members)
         table.add_row(
-            f"[{OUTCOME_STYLE.get(outcome, 'white')}]{outcome}[/]",
+            f"[{outcome_style(outcome)}]{outcome}[/]",
             str(len(members)),
             f"[bold red]{unexpected}[/]" if unexpected else "0",
             escape(text or "-"),
@@ -138,6 +128,6 @@ def _claims_table(records: list[Record]) -> Table | None:
 def totals(records: list[Record], wall_s: float, out_path: str) -> None:
     outcomes = Counter(r.outcome for r in records)
     unexpected = sum(not r.as_expected for r in records)
-    parts = ", ".join(f"[{OUTCOME_STYLE.get(k, 'white')}]{v} {k}[/]" for k, v in outcomes.most_common())
+    parts = ", ".join(f"[{outcome_style(k)}]{v} {k}[/]" for k, v in outcomes.most_common())
     verdict = f"[bold red]{unexpected} unexpected[/]" if unexpected else "[green]all as expected[/]"
     out.print(f"{len(records)} variants: {parts} | {verdict} | {wall_s:.1f} s | results: {escape(out_path)}")

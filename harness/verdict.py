@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness import predicates
+from harness import outcomes, predicates
 from harness.dsl.conditions import Context, holds
-from harness.dsl.schema import CELL_OUTCOMES, PHASES, Expectation, OutcomePattern, Scenario
+from harness.dsl.schema import PHASES, Expectation, OutcomePattern, Scenario
 from harness.record import ClaimVerdict, Verdict
 from harness.signature import first_statement
 
@@ -91,7 +91,7 @@ def applicable(scenario: Scenario, context: Context) -> Expectation:
 def _moment(entry: Expectation) -> int:
     """When the expected outcome happens: before every phase for a stack that does not even
     build or import, at its phase for a failure, after every phase for a pass."""
-    if entry.outcome in CELL_OUTCOMES:
+    if entry.outcome in outcomes.UNBUILT:
         return -1
     return PHASES.index(entry.phase) if entry.phase else len(PHASES)
 

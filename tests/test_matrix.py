@@ -62,6 +62,64 @@ def test_selectors_resolve_against_the_index(tmp_path: Path, index: PackageIndex
     }
 
 
+def test_a_prerelease_is_taken_when_named_or_asked_for(tmp_path: Path, index: PackageIndex) -> None:
+    """As pip and uv: a value naming a pre-release (an exact version, or a specifier that names one)
+    allows it; `latest` and ranges skip pre-releases unless the selector says `prereleases: true`."""
+    resolved = plan(
+        tmp_path,
+        index,
+        """
+        axes:
+          transformers: ["5.1.0rc1", latest, ">=5.1.0rc1"]
+          peft: ["0.21.2"]
+        include:
+          - {transformers: "5.1.0rc1", accelerate: "1.10.1"}
+        """,
+    )
+    assert resolved.axes["transformers"] == ["5.1.0rc1", "5.0.0"]
+    assert [c.name for c in resolved.cells] == ["tf5.1.0rc1-peft0.21.2-acc1.10.1-cpu", "tf5.0.0-peft0.21.2-cpu"]
+    ranges = plan(
+        tmp_path,
+        index,
+        """
+        axes:
+          transformers: [{range: ">=5", pick: all}, {range: ">=5", pick: all, prereleases: true}]
+        """,
+    )
+    assert ranges.axes["transformers"] == ["5.0.0", "5.1.0rc1"]
+    with pytest.raises(InputError, match=r"transformers 5\.1\.0rc2 does not exist \(nearest releases: .*5\.1\.0rc1"):
+        plan(tmp_path, index, 'axes:\n  transformers: ["5.1.0rc2"]\n')
+
+
+def test_harness_matrix_reads_the_file_nox_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`harness matrix` without --file lists the cells of $HARNESS_MATRIX_FILE, as the noxfile does."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    from harness.matrix.sessions import matrix_file
+
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "peft-0.18.0rc0-py3-none-any.whl").write_bytes(b"")
+    monkeypatch.setenv("UV_DEFAULT_INDEX", f"file://{tmp_path / 'no-index'}")
+    monkeypatch.setenv("UV_FIND_LINKS", str(links))
+    for name in ("UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no matrix.yaml here: only the variable can point at one
+    other = tmp_path / "other.yaml"
+    other.write_text('axes:\n  python: ["3.11"]\n  peft: ["0.18.0rc0"]\n')
+    monkeypatch.setenv("HARNESS_MATRIX_FILE", str(other))
+    assert matrix_file(Path("/project")) == other
+    result = CliRunner().invoke(main, ["matrix", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [cell["name"] for cell in json.loads(result.output)] == ["py3.11-peft0.18.0rc0-cpu"]
+    monkeypatch.setenv("HARNESS_MATRIX_FILE", str(tmp_path / "missing.yaml"))
+    result = CliRunner().invoke(main, ["matrix"])
+    assert result.exit_code == 2 and "missing.yaml" in result.output and "no such matrix file" in result.output
+    monkeypatch.delenv("HARNESS_MATRIX_FILE")
+    assert matrix_file(Path("/project")) == Path("/project/matrix.yaml")
+
+
 def test_full_product_with_github_include_and_exclude(tmp_path: Path, index: PackageIndex) -> None:
     cells = plan(
         tmp_path,

@@ -132,6 +132,20 @@ def test_unbuildable_cells_are_recorded_and_the_matrix_goes_on(run_id: str) -> N
     assert imported["env"]["peft"] == "0.17.1" and imported["env"]["lock"]["transformers"] == "5.23.0"
 
 
+def test_a_prerelease_pinned_as_a_plain_version_builds_and_runs(run_id: str) -> None:
+    matrix_file = FIXTURES / "matrix" / "prerelease.yaml"
+    cell = "py3.11-torch2.13.0-tf4.57.6-peft0.18.0rc0-bnb0.49.2-acc1.10.1-cpu"
+    env = {"HARNESS_MATRIX_FILE": str(matrix_file), "HARNESS_MATRIX_RUN": run_id}
+    done = nox("-s", f"matrix({cell})", env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    folder = ROOT / "reports" / "matrix" / run_id
+    found = records(folder)[cell]
+    assert found and {r["env"]["peft"] for r in found} == {"0.18.0rc0"}
+    assert all(r["expectation"]["verdict"] == "as_expected" for r in found)
+    sidecar = json.loads((folder / f"{cell}.cell.json").read_text())
+    assert sidecar["build"] == "ok" and sidecar["lock"]["peft"] == "0.18.0rc0"
+
+
 def test_two_cell_smoke_run_shows_behaviour_changing_across_versions(run_id: str) -> None:
     done = nox("-t", "smoke", "--", "-k", "seed", env={"HARNESS_MATRIX_RUN": run_id})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

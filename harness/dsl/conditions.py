@@ -18,12 +18,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from harness import packages
 from harness.errors import did_you_mean
 
 DEVICES = ("cpu", "cuda")
 # Besides the recorded stack (FINGERPRINT_PACKAGES): `python`, and what the stack pulls in.
 STACK_EXTRAS = ("python", "tokenizers", "huggingface-hub", "datasets", "deepspeed", "flash-attn")
-STACK_HINT = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "trl", "python")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def _unknown_package(key: str, axes: Mapping[str, Any]) -> str | None:
         return None
     known = known_packages()
     suggestion = did_you_mean(canonicalize_name(key), known) or did_you_mean(key, [*axes, "device", "case"])
-    hint = f"did you mean '{suggestion}'?" if suggestion else f"the stack's are {', '.join(STACK_HINT)}"
+    stack = ", ".join((*packages.stack(), packages.PYTHON))
+    hint = f"did you mean '{suggestion}'?" if suggestion else f"the stack's are {stack}"
     where = ", ".join(sorted(str(a) for a in axes)) or "none"
     return (
         f"unknown package '{key}' ({hint}); a `when:` key is a package of the stack or installed here, "

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-CAPTURED_LOGGERS = ("transformers", "peft", "torch", "bitsandbytes", "accelerate", "trl", "")
+from harness import packages
+
+CAPTURED_LOGGERS = (*(packages.logger_name(p) for p in packages.stack()), "")
 MAX_RECORDS = 100
 MAX_MESSAGE = 2000
 TRACEBACK_FRAMES = 8

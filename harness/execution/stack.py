@@ -17,16 +17,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-FINGERPRINT_PACKAGES = (
-    "torch",
-    "transformers",
-    "peft",
-    "bitsandbytes",
-    "accelerate",
-    "trl",
-    "safetensors",
-    "numpy",
-)
+from harness import packages
+
+# Every package of the stack (quantization backends' too), recorded with its version or None.
+FINGERPRINT_PACKAGES = (*packages.stack(), "safetensors", "numpy")
 # Kept quiet in workers: the progress bars go to stderr and mean nothing in a record.
 QUIET_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",

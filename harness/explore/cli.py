@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from harness import console
+from harness import console, packages
 from harness.dsl.catalog import load_catalog
 from harness.errors import InputError
 from harness.execution.pool import Limits, StackImportError, WorkerPool
@@ -188,7 +188,7 @@ def explore_command(
 
 
 def _versions(env: dict[str, Any]) -> str:
-    return ", ".join(f"{name} {env[name]}" for name in found_files.BOUNDED if env.get(name))
+    return ", ".join(f"{name} {env[name]}" for name in packages.bounded() if env.get(name))
 
 
 def _catalog_signatures(

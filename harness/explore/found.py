@@ -16,14 +16,13 @@ from typing import Any
 
 import yaml
 
+from harness import packages
 from harness.dsl.schema import OutcomePattern
 from harness.explore.strategies import DEFAULT_FAMILY, Fields, non_default
 from harness.record import Record
 from harness.signature import normalize
 from harness.verdict import mismatches
 
-# The packages whose versions bound a found failure: those that decide what a fine-tuning step does.
-BOUNDED = ("torch", "transformers", "peft", "bitsandbytes")
 # What signature.normalize puts where text varies between runs; a regex must not span one.
 VARIABLE = re.compile(r"<(?:n|shape|path|addr|version)>")
 REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
@@ -101,12 +100,13 @@ def expectation(record: Record, env: dict[str, Any]) -> dict[str, Any]:
 
 
 def found_since(env: dict[str, Any]) -> dict[str, str]:
-    """`when:` conditions from the versions found with on (local build tags like +cpu dropped).
+    """`when:` conditions from the versions found with on (local build tags like +cpu dropped), for
+    the packages that decide what a fine-tuning step does (``packages.bounded()``).
 
-    Exact pins would make the entry expect `passed` on the next release of any of four packages,
+    Exact pins would make the entry expect `passed` on the next release of any of these packages,
     so every release would break the catalog's own run without anything having been fixed.
     """
-    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in BOUNDED if env.get(name)}
+    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in packages.bounded() if env.get(name)}
 
 
 def describe(fields: Fields, record: Record) -> str:
@@ -170,7 +170,7 @@ def observed(record: Record) -> str:
 def header(finding: Finding, env: dict[str, Any], seed: int, when: datetime) -> str:
     signature = finding.record.signature
     assert signature is not None
-    versions = ", ".join(f"{name} {env[name]}" for name in ("python", *BOUNDED, "accelerate") if env.get(name))
+    versions = ", ".join(f"{name} {env[name]}" for name in packages.cell_order() if env.get(name))
     lines = [
         f"Found by `harness explore` on {when:%Y-%m-%d %H:%M} UTC (seed {seed}, round {finding.round}, "
         f"first seen at example {finding.example}); {shrinking(finding)}.",

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import outcomes
 from harness.errors import InputError
 from harness.record import Record
 from harness.results import read_results
@@ -27,7 +28,7 @@ KIND_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 # Outcomes that make an explored combination a failure worth shrinking and keeping.
-FAILURES = frozenset({"failed", "crashed", "timed_out", "silent"})
+FAILURES = outcomes.FAILURES
 
 
 def is_failure(record: Record) -> bool:

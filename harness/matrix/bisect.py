@@ -27,7 +27,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from harness import predicates
+from harness import outcomes, predicates
 from harness.errors import InputError, choices_hint
 from harness.matrix.build import build_environment, find_uv
 from harness.matrix.cells import Cell
@@ -36,7 +36,7 @@ from harness.matrix.resolve import nearest
 from harness.record import Record
 
 # Record outcomes that mean "this version could not be tried", not "it behaved this way".
-UNTRIED = {"unresolvable", "install_error", "import_error"}
+UNTRIED = outcomes.UNBUILT
 
 
 # The top-level fields of a result record, which `--on` paths start with.

@@ -19,6 +19,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import TypeAdapter, ValidationError
 
+from harness import packages
 from harness.dsl.locate import locate
 from harness.dsl.yaml_source import Located, load_yaml
 from harness.errors import InputError
@@ -26,9 +27,6 @@ from harness.matrix.index import PackageIndex
 from harness.matrix.resolve import SPECIFIER_START, check_rule_value, resolve_value
 from harness.matrix.schema import CellDefaults, Matrix, Selection
 
-# Short names in cell ids; other packages keep their own name.
-ABBREVIATIONS = {"python": "py", "transformers": "tf", "bitsandbytes": "bnb", "accelerate": "acc"}
-AXIS_ORDER = ("python", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
 SETTINGS = set(CellDefaults.model_fields) | {"optional"}
 
 
@@ -47,7 +45,7 @@ class Cell:
 
     @property
     def name(self) -> str:
-        parts = [f"{ABBREVIATIONS.get(k, k)}{v}" for k, v in _ordered(self.pins)]
+        parts = [f"{packages.short_name(k)}{v}" for k, v in _ordered(self.pins)]
         return "-".join([*parts, self.device])
 
     @property
@@ -84,7 +82,7 @@ class Cell:
 
 
 def _ordered(pins: dict[str, str]) -> list[tuple[str, str]]:
-    rank = {name: i for i, name in enumerate(AXIS_ORDER)}
+    rank = {name: i for i, name in enumerate(packages.cell_order())}
     return sorted(pins.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 

@@ -8,16 +8,25 @@ from pathlib import Path
 import click
 from packaging.version import Version
 
+from harness import packages
 from harness.errors import InputError
 from harness.matrix.cells import Cell, load_plan
-from harness.matrix.sessions import session_name
+from harness.matrix.sessions import FILE_VARIABLE, session_name
 
 # GitHub Actions refuses a job matrix of more than 256 entries.
 GITHUB_JOB_LIMIT = 256
 
 
 @click.command("matrix")
-@click.option("--file", "matrix_file", type=click.Path(path_type=Path), default=Path("matrix.yaml"), show_default=True)
+@click.option(
+    "--file",
+    "matrix_file",
+    type=click.Path(path_type=Path),
+    default=Path("matrix.yaml"),
+    envvar=FILE_VARIABLE,  # as the noxfile reads it, so `harness matrix` lists the cells nox runs
+    show_default=True,
+    show_envvar=True,
+)
 @click.option(
     "--selection",
     default="default",
@@ -167,7 +176,8 @@ def bisect_command(
         out.print_json(json.dumps(shown, default=str))
 
 
-_STACK = ("python", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
+# What a bisect step shows of a record's environment, and pins by default: the stack without optional packages.
+_STACK = packages.cell_order()
 
 
 def _pins(given: tuple[str, ...], package: str) -> dict[str, str]:

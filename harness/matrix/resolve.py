@@ -24,12 +24,29 @@ def resolve_value(package: str, value: Any, index: PackageIndex) -> list[str]:
     if package == "python":
         return [python_version(value)]
     try:
-        released = index.versions(package, prereleases=isinstance(value, Selector) and value.prereleases)
+        released = index.versions(package, prereleases=allows_prereleases(value))
     except IndexError_ as exc:
         raise InputError(f"cannot resolve '{package}': {exc}") from None
     if isinstance(value, Selector):
         return _select(package, value, released)
     return [_one(package, str(value), released)]
+
+
+def allows_prereleases(value: Any) -> bool:
+    """pip's and uv's rule: pre-releases only when asked for, by a selector's ``prereleases: true``
+    or by a value that names one (``"0.18.0rc0"``, ``">=0.18.0rc0"``, ``{range: ">=0.18.0rc0"}``)."""
+    if isinstance(value, Selector):
+        return value.prereleases or (value.range is not None and _names_prerelease(value.range))
+    return _names_prerelease(str(value))
+
+
+def _names_prerelease(text: str) -> bool:
+    try:
+        if text[:1] in SPECIFIER_START:
+            return bool(SpecifierSet(text).prereleases)
+        return Version(text).is_prerelease
+    except (InvalidSpecifier, InvalidVersion):
+        return False  # not a version at all: resolving it reports that
 
 
 def python_version(value: Any) -> str:

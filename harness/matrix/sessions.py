@@ -13,14 +13,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from harness import outcomes
 from harness.errors import InputError
 from harness.matrix.build import build_environment, record_unbuilt
 from harness.matrix.cells import Cell, Plan, load_plan
 
 RUN_VARIABLE = "HARNESS_MATRIX_RUN"
+# Another matrix file than matrix.yaml, for nox and `harness matrix` alike.
+FILE_VARIABLE = "HARNESS_MATRIX_FILE"
 # `nox -s "matrix(<cell>)" -- --no-fail-on-unexpected`: record unexpected results, stay green.
 NO_FAIL_FLAG = "--no-fail-on-unexpected"
-UNBUILT_OUTCOMES = ("unresolvable", "install_error", "import_error")
+UNBUILT_OUTCOMES = outcomes.CELL_OUTCOMES
+
+
+def matrix_file(root: Path) -> Path:
+    """The matrix file nox reads: $HARNESS_MATRIX_FILE, else the project's matrix.yaml."""
+    return Path(os.environ.get(FILE_VARIABLE) or root / "matrix.yaml")
 
 
 def plan_or_none(matrix_file: Path) -> tuple[Plan | None, str | None]:

@@ -12,12 +12,15 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from harness import outcomes, packages
+
 # The packages a cell is made of, in the order headers show them (the most telling first).
-HEADER_PACKAGES = ("transformers", "peft", "bitsandbytes", "torch", "accelerate", "python")
-KEY_PACKAGES = ("python", "torch", "transformers", "peft", "bitsandbytes", "accelerate")
-SHORT_NAMES = {"python": "py", "transformers": "tf", "bitsandbytes": "bnb", "accelerate": "acc"}
+HEADER_PACKAGES = packages.header_order()
+# ... and in the order a derived cell key names them, as the matrix names its cells.
+KEY_PACKAGES = packages.cell_order()
+SHORT_NAMES = packages.SHORT_NAMES
 # Outcomes of a cell that could not run any scenario: not a fact about the scenario.
-UNBUILT = frozenset({"unresolvable", "install_error", "import_error"})
+UNBUILT = outcomes.UNBUILT
 # Distributions left out of reproduce pins: the harness itself, and installer tooling.
 NOT_PINNED = frozenset({"ft-harness", "pip", "setuptools", "wheel", "uv"})
 # Environment fields that are not distributions.

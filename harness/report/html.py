@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from harness import outcomes, packages
 from harness.report.cells import UNBUILT
 from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, gist, outcome_rank
 from harness.report.payload import PastRun, details_chunk, grid_payload, script_json
@@ -33,7 +34,7 @@ from harness.report.views.signatures import group_by_signature
 
 # Above this many bytes of details, they go to files beside the page (the page stays < 10 MB).
 INLINE_DETAILS_LIMIT = 4_000_000
-LIGHT_OUTCOMES = ("silent", "skipped")  # colours light enough for dark text
+LIGHT_OUTCOMES = outcomes.LIGHT  # colours light enough for dark text
 MAX_GROUPS = 200
 MAX_SCENARIOS_PER_GROUP = 40
 MAX_CHIPS = 16
@@ -279,7 +280,7 @@ def boundary_context(grid: Grid) -> dict[str, Any]:
     return {"boundaries": shown}
 
 
-BISECTABLE = frozenset({"transformers", "peft", "bitsandbytes", "accelerate", "torch"})
+BISECTABLE = frozenset(packages.stack())
 
 
 def bisect_commands(grid: Grid, variant: str, axes: list[AxisBoundary]) -> list[str]:

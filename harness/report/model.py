@@ -8,22 +8,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from harness import outcomes
 from harness.report.cells import UNBUILT, Cell, build_cells, cell_key
 from harness.report.records import RecordDict
 
-OUTCOME_ORDER = (
-    "passed",
-    "silent",
-    "failed",
-    "crashed",
-    "timed_out",
-    "skipped",
-    "unresolvable",
-    "install_error",
-    "import_error",
-)
+OUTCOME_ORDER = outcomes.REPORT_ORDER
 DIMENSIONS = ("theme", "family", "method", "quantization", "checkpointing")
-BAD = frozenset({"failed", "crashed", "timed_out"})
 
 
 @dataclass
@@ -150,7 +140,7 @@ def short_label(record: RecordDict) -> str:
         return "import: " + str(error["type"]).rsplit(".", 1)[-1]
     if outcome == "crashed":
         return _crash_label(record.get("reason") or "")
-    return {"timed_out": "timeout", "install_error": "install error"}.get(str(outcome), str(outcome))
+    return outcomes.label(str(outcome))
 
 
 # What a cell says in a few words, from the raw message (versions kept: signatures strip them).
@@ -231,4 +221,4 @@ def _crash_label(reason: str) -> str:
 
 
 def outcome_rank(outcome: str) -> int:
-    return OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER)
+    return outcomes.rank(outcome)

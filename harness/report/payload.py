@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from harness.report.cells import Cell
+from harness import outcomes
+from harness.report.cells import HEADER_PACKAGES, SHORT_NAMES, Cell
 from harness.report.model import DIMENSIONS, OUTCOME_ORDER, Entry, Grid, gist, scenario_fingerprint, short_label
 from harness.report.repro.command import install_lines, run_lines
 
@@ -100,6 +101,9 @@ def grid_payload(grid: Grid, run_number: int | None = None, past: list[PastRun] 
     row_scenarios = [_row_scenarios(grid, row.index, scenarios) if past else 0 for row in grid.rows]
     return {
         "outcomes": list(OUTCOME_ORDER),
+        "failing": sorted(outcomes.FAILING, key=outcomes.rank),
+        "packages": list(HEADER_PACKAGES),  # version filters and headers, the most telling first
+        "shortNames": SHORT_NAMES,
         "dimensions": dims,
         "cells": [_cell(cell, grid) for cell in grid.cells],
         "rows": [

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from harness import packages
 from harness.report.cells import Cell
 from harness.report.records import RecordDict
 from harness.report.repro.inline import one_line
 
 # Installed first, so that a reader sees the stack before the long tail of the lock.
-STACK_FIRST = ("torch", "transformers", "peft", "bitsandbytes", "accelerate")
+STACK_FIRST = packages.stack()
 
 
 # A distribution name as packaging defines it (PEP 508), matched in full: nothing else becomes a pin.

@@ -35,8 +35,8 @@
   const signatureOf = (code) => DATA.signatures[code >> 5];
   // signature table columns: [id, text, type label, gist (the grid's label), raw message]
   const labelOf = (code) => { const sig = signatureOf(code); return sig[3] || sig[2] || (outcomeOf(code) === "passed" ? "" : outcomeOf(code)); };
-  const PACKAGES = ["transformers", "peft", "bitsandbytes", "torch", "accelerate", "python"];
-  const FAILING = new Set(["failed", "crashed", "timed_out", "unresolvable", "install_error", "import_error", "silent"]);
+  const PACKAGES = DATA.packages;
+  const FAILING = new Set(DATA.failing);
   const HISTORY = DATA.history || { runs: [], differences: {} };
   const RUNS = HISTORY.runs;
   const CURRENT_RUN = (RUNS.find((run) => run.current) || {}).number;
@@ -410,7 +410,7 @@
     for (const pkg of PACKAGES) {
       if (new Set(DATA.cells.map((c) => c.versions[pkg])).size > 1) varying.add(pkg);
     }
-    const names = { py: "python", tf: "transformers", bnb: "bitsandbytes", acc: "accelerate" };
+    const names = Object.fromEntries(Object.entries(DATA.shortNames).map(([name, short]) => [short, name]));
     for (const c of visibleCells) {
       const cell = DATA.cells[c];
       const lines = cell.header.map(([name, version]) =>

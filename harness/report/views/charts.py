@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harness.report.model import OUTCOME_ORDER, Grid
+from harness import outcomes
+from harness.report.model import Grid
 from harness.report.store import Run
 
 # One palette for the grid, the charts and the legend (the CSS reads it as variables).
-COLOURS = {
-    "passed": "#2e9d57",
-    "silent": "#e0a800",
-    "failed": "#d64541",
-    "crashed": "#8e2a8f",
-    "timed_out": "#e8772e",
-    "skipped": "#9aa4ad",
-    "unresolvable": "#5b6e8c",
-    "install_error": "#41546f",
-    "import_error": "#7c5a3c",
-}
+COLOURS = outcomes.COLOURS
 BAR_WIDTH = 520  # px of the longest bar
 
 
@@ -42,15 +33,11 @@ class Bar:
 def _bar(label: str, title: str, counts: Counter[str], scale: float) -> Bar:
     bar = Bar(label, title, sum(counts.values()))
     x = 0.0
-    for outcome in sorted(counts, key=_order):
+    for outcome in sorted(counts, key=outcomes.rank):
         width = counts[outcome] * scale
         bar.pieces.append(Piece(outcome, counts[outcome], round(x, 2), round(width, 2)))
         x += width
     return bar
-
-
-def _order(outcome: str) -> int:
-    return OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER)
 
 
 def cell_bars(grid: Grid) -> list[Bar]:

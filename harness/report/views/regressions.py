@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.report.cells import UNBUILT
-from harness.report.model import BAD, Entry, Grid, scenario_fingerprint
+from harness import outcomes
+from harness.report.model import Entry, Grid, scenario_fingerprint
 
 KINDS = ("new failure", "newly silent", "fixed", "changed signature")
-FAILING = BAD | UNBUILT | {"silent"}
+FAILING = outcomes.FAILING
 
 
 @dataclass

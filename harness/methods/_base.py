@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.families._base import Unsupported
+from harness.plugin import Plugin, Scene, Stage
 
 if TYPE_CHECKING:
     from harness.dsl.schema import Scenario
     from harness.families._base import Family
 
+ATTACH_CALLS = {"add_adapter": "model.add_adapter", "get_peft_model": "peft.get_peft_model"}
+
 
 @dataclass(frozen=True)
-class Method:
-    name: str
+class Method(Plugin):
+    # field(): Plugin's class attribute `name = ""` would otherwise become this field's default
+    name: str = field()
     config_class: str | None
     # Keywords that define the method (DoRA is LoRA with use_dora=True).
     fixed: Mapping[str, Any] = field(default_factory=dict)
@@ -73,3 +77,58 @@ class Method:
             {f.name for f in dataclasses.fields(config_class)} if dataclasses.is_dataclass(config_class) else None
         )
         return config_class(**self.config_kwargs(scenario, family, task_type, accepted))
+
+    # -- the attach point: the pipeline's action and the repro script's code for it ----------
+
+    def action(self, point: str) -> Any:
+        return super().action(point) if self.attaches else None
+
+    def emitter(self, point: str) -> Any:
+        return super().emitter(point) if self.attaches else None
+
+    def on_attach(self, stage: Stage) -> None:
+        from harness.families import FAMILIES
+
+        scenario = stage.scenario
+        family = FAMILIES[scenario.model.family]
+        config = self.config(scenario, family, family.task(scenario.model).peft_task_type)
+        stage.peft_config = config
+        stage.effective["attach"] = scenario.peft.attach
+        wrap_kwargs = scenario.peft.wrap_kwargs
+        if scenario.peft.attach == "add_adapter":
+            stage.model.add_adapter(config, **wrap_kwargs)
+            return
+        from peft import get_peft_model
+
+        stage.model = get_peft_model(stage.model, config, **wrap_kwargs)
+
+    def emit_attach(self, scene: Scene) -> str:
+        from harness.families import FAMILIES
+        from harness.report.repro.inline import call, literal
+
+        scenario = scene.scenario
+        family = FAMILIES[scenario.model.family]
+        task_type = family.task(scenario.model).peft_task_type
+        base = self.config_kwargs(scenario, family, task_type, accepted=set())
+        full = self.config_kwargs(scenario, family, task_type, accepted=None)
+        extras = {k: v for k, v in full.items() if k not in base}
+        lines = [
+            f"    # {self.name} through {ATTACH_CALLS[scenario.peft.attach]}",
+            f"    require(peft, {literal(self.config_class)})",
+        ]
+        trailing: tuple[str, ...] = ()
+        if extras:
+            scene.imports.add("dataclasses")
+            lines += [
+                "    # the harness's own choices (non-identity init, schedule lengths), where this peft has them",
+                f"    accepted = {{field.name for field in dataclasses.fields(peft.{self.config_class})}}",
+                f"    extras = {literal(extras, 4)}",
+            ]
+            trailing = ("**{key: value for key, value in extras.items() if key in accepted}",)
+        lines.append("    peft_config = " + call(f"peft.{self.config_class}", base, 4, trailing=trailing))
+        wrap = scenario.peft.wrap_kwargs
+        if scenario.peft.attach == "add_adapter":
+            lines.append("    " + call("model.add_adapter", wrap, 4, positional=("peft_config",)))
+        else:
+            lines.append("    model = " + call("peft.get_peft_model", wrap, 4, positional=("model", "peft_config")))
+        return "\n".join(lines)

@@ -23,6 +23,7 @@ FAMILIES: Registry = Registry(
         # encoder classifiers
         "bert": "harness.families.bert:FAMILY",
         "deberta-v2": "harness.families.deberta_v2:FAMILY",
+        "deberta": "harness.families.deberta:FAMILY",
         # vision-language
         "llava": "harness.families.llava:FAMILY",
         "qwen2_vl": "harness.families.qwen2_vl:FAMILY",

@@ -2,6 +2,11 @@
 
 A family module is data plus, where the architecture needs it, its own input builder; it must not
 import torch or transformers at import time (listing and validation stay instant).
+
+A tiny config shrinks sizes only (widths, layers, heads, vocabulary, positions): every behavioural
+default stays the config class's own, so a bug of the real layout is a bug of the tiny model too.
+Where a family must set something else, `Family.deliberate` names the key and why;
+tests/test_family_defaults.py compares each tiny config with its class's defaults against that list.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ ENCODER_CLASSIFIER_GROUPS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Config keys that set a stack's depth, in the spellings of the config classes.
+LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "encoder_layers", "decoder_layers")
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
@@ -81,6 +90,21 @@ class Family:
     default_group: str = "text"
     # Builds the config when sub-configs need real objects (vision-language models).
     make_config: Callable[[Any, dict[str, Any]], Any] | None = None
+    # Keys of `tiny` (dotted for a sub-config: "text_config.bos_token_id") that are not sizes
+    # yet differ from the config class's defaults, each with why. Nothing else may differ.
+    deliberate: Mapping[str, str] = field(default_factory=dict)
+    # Simplicity order for shrinking found failures: the lowest rank is tried first.
+    explore_rank: int = 100
+
+    def depth(self, layers: int) -> dict[str, Any]:
+        """model.config overrides giving the tiny model ``layers`` layers per stack."""
+        keys = [key for key in LAYER_KEYS if key in self.tiny]
+        if keys:
+            return dict.fromkeys(keys, layers)
+        text = self.tiny.get("text_config")  # vision-language models: the language model's depth
+        if isinstance(text, Mapping) and "num_hidden_layers" in text:
+            return {"text_config": {"num_hidden_layers": layers}}
+        return {}
 
     @property
     def default_task(self) -> str:
@@ -140,6 +164,8 @@ def decoder_family(
     classification: bool = True,
     causal_lm_class: str | None = None,
     groups: tuple[tuple[str, str], ...] = DEFAULT_GROUPS,
+    deliberate: Mapping[str, str] | None = None,
+    explore_rank: int = 100,
 ) -> Family:
     """A decoder-only LM: causal-lm (and sequence classification) heads share one recipe."""
     from harness.families import _inputs
@@ -156,14 +182,18 @@ def decoder_family(
         targets={"attention": attention, "mlp": mlp, "all": [*attention, *mlp]},
         feedforward=feedforward or mlp[-1:],
         groups=groups,
+        deliberate=deliberate or {},
+        explore_rank=explore_rank,
     )
 
 
-# Sizes shared by the decoder families: small enough for ~ms steps, big enough for every
-# method (GQA needs heads > kv heads) and for bitsandbytes, whose 4-bit blocks are 64 wide:
-# narrower layers take code paths no real model takes.
-# Ids 0-2 are pad/bos/eos in every tiny vocabulary (_inputs draws text tokens from 3 up).
-TINY_VOCABULARY = {"vocab_size": 128, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+# Sizes shared by the families: small enough for ~ms steps, big enough for every method (GQA
+# needs heads > kv heads) and for bitsandbytes, whose 4-bit blocks are 64 wide: narrower layers
+# take code paths no real model takes.
+# Special token ids stay the config class's own where the tiny vocabulary holds them; a family
+# whose default ids lie beyond it maps them into 0-2 (a deliberate difference, listed), keeping
+# which of them coincide. _inputs draws ordinary text tokens from 3 up.
+TINY_VOCABULARY = {"vocab_size": 128}
 # The common layout, in the parameter names most configs use.
 TINY_LAYOUT = {
     "hidden_size": 64,
@@ -172,11 +202,17 @@ TINY_LAYOUT = {
     "num_attention_heads": 4,
     "max_position_embeddings": 64,
 }
-TINY_DECODER = {**TINY_VOCABULARY, **TINY_LAYOUT, "num_key_value_heads": 2, "tie_word_embeddings": False}
+TINY_DECODER = {**TINY_VOCABULARY, **TINY_LAYOUT, "num_key_value_heads": 2}
 
 
 def encoder_classifier_family(
-    name: str, config_class: str, prefix: str, tiny: Mapping[str, Any], *, attention: list[str]
+    name: str,
+    config_class: str,
+    prefix: str,
+    tiny: Mapping[str, Any],
+    *,
+    attention: list[str],
+    explore_rank: int = 100,
 ) -> Family:
     """A BERT-style encoder: sequence and token classification heads share one recipe."""
     from harness.families import _inputs
@@ -195,4 +231,5 @@ def encoder_classifier_family(
         targets={"attention": attention, "mlp": mlp, "all": [*attention, *mlp]},
         feedforward=["output.dense"],
         groups=ENCODER_CLASSIFIER_GROUPS,
+        explore_rank=explore_rank,
     )

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from harness.dsl.schema import InputsSpec
 
-FIRST_ORDINARY_TOKEN = 3  # ids 0-2 are pad/bos/eos in the tiny configs
+FIRST_ORDINARY_TOKEN = 3  # ids 0-2 hold the special tokens of the tiny configs (families/_base.py)
 
 
 def token_ids(spec: InputsSpec, config: Any, generator: torch.Generator, high: int | None = None) -> torch.Tensor:

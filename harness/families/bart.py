@@ -17,11 +17,9 @@ FAMILY = Family(
         "encoder_ffn_dim": 128,
         "decoder_ffn_dim": 128,
         "max_position_embeddings": 64,
-        # BART starts decoding from eos and forces eos last, as the real checkpoints do.
-        "decoder_start_token_id": 2,
-        "forced_eos_token_id": 2,
     },
     tasks={"seq2seq-lm": Task("BartForConditionalGeneration", _inputs.seq2seq, "SEQ_2_SEQ_LM")},
     targets={"attention": ATTENTION, "mlp": MLP, "all": [*ATTENTION, *MLP]},
     feedforward=["fc2"],
+    explore_rank=14,
 )

@@ -15,4 +15,5 @@ FAMILY = decoder_family(
     # Its projections are FalconLinear, an nn.Linear subclass that peft and bitsandbytes accept.
     attention=["query_key_value"],
     mlp=["dense_h_to_4h", "dense_4h_to_h"],
+    explore_rank=9,
 )

@@ -6,8 +6,8 @@ FAMILY = decoder_family(
     "Gemma",
     # Gemma's head_dim is a config value (256 by default), not hidden_size / heads: without
     # an explicit one the tiny model's attention would be 16 times wider than its hidden size.
-    # Real Gemma checkpoints tie the LM head to the embeddings; so does the tiny one.
-    {**TINY_DECODER, "head_dim": 16, "tie_word_embeddings": True},
+    {**TINY_DECODER, "head_dim": 16},
     attention=["q_proj", "v_proj"],
     mlp=["gate_proj", "up_proj", "down_proj"],
+    explore_rank=3,
 )

@@ -8,4 +8,5 @@ FAMILY = decoder_family(
     # One fused query_key_value projection; `dense` is the attention output.
     attention=["query_key_value"],
     mlp=["dense_h_to_4h", "dense_4h_to_h"],
+    explore_rank=6,
 )

@@ -84,10 +84,9 @@ FAMILY = Family(
         "vision_config": VISION,
         "text_config": TINY_DECODER,
         "image_token_index": IMAGE_TOKEN_ID,
-        # LLaVA-1.5 reads the second-to-last CLIP layer (-2), which leaves the last layer, and
-        # any adapter on it, outside the graph: a real no-grad, but one that would mark every
-        # variant silent. The last layer keeps the whole tower trained; scenarios can set -2.
-        "vision_feature_layer": -1,
+        # One placeholder per image feature: (image_size / patch_size) ** 2, as 576 is for 336/14.
+        # LLaVA-1.5's vision_feature_layer (-2) stays: the last CLIP layer, and any adapter on it,
+        # is outside the graph, a real no-grad that the `gradients` check reports.
         "image_seq_length": 16,
     },
     tasks={
@@ -98,4 +97,8 @@ FAMILY = Family(
     # The projector only ever sees image features: it belongs to the vision side.
     groups=((r"multi_modal_projector", "vision"), *DEFAULT_GROUPS),
     make_config=make_config,
+    deliberate={
+        "image_token_index": "the default 32000 lies beyond the tiny vocabulary; 127, the last id, as when appended",
+    },
+    explore_rank=16,
 )

@@ -8,8 +8,8 @@ FAMILY = decoder_family(
         **TINY_VOCABULARY,
         "hidden_size": 64,
         "ffn_dim": 128,
-        # Defaults to 512 (a projection in and out of the embeddings): keep it the hidden size,
-        # as every OPT but the 350m one does.
+        # The embeddings' width, projected in and out when it differs from hidden_size: it
+        # equals hidden_size by default (768), as in every OPT but the 350m one.
         "word_embed_proj_dim": 64,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
@@ -20,4 +20,5 @@ FAMILY = decoder_family(
     # OPT's layers live under `model.decoder.`; the default patterns would file the whole
     # decoder-only model under an encoder-decoder's "decoder" group.
     groups=(),
+    explore_rank=7,
 )

@@ -8,4 +8,5 @@ FAMILY = decoder_family(
     TINY_DECODER,
     attention=["q_proj", "v_proj"],
     mlp=["fc1", "fc2"],
+    explore_rank=4,
 )

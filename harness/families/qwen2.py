@@ -7,4 +7,5 @@ FAMILY = decoder_family(
     TINY_DECODER,
     attention=["q_proj", "v_proj"],
     mlp=["gate_proj", "up_proj", "down_proj"],
+    explore_rank=2,
 )

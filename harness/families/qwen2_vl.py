@@ -17,18 +17,15 @@ if TYPE_CHECKING:
 VISION_START, VISION_END, IMAGE_TOKEN_ID, VIDEO_TOKEN_ID = 124, 125, 126, 127
 GRID = (1, 4, 4)  # one temporal patch of 4x4 spatial patches per image
 
+# Sizes only: mlp_ratio (4), spatial_merge_size (2), temporal_patch_size (2) and in_channels (3)
+# are the defaults, as in the real model (a ratio of 2 would make fc1 vocabulary-tall, and peft's
+# prompt learning takes the first such parameter, the vision tower's, for the word embeddings).
 VISION = {
     "depth": 2,
     "embed_dim": 64,
     "hidden_size": 64,  # the merger's output: the text model's hidden size
-    # 4, as in the real model; 2 would make fc1 vocabulary-tall, and peft's prompt learning
-    # takes the first such parameter (the vision tower comes first) for the word embeddings.
-    "mlp_ratio": 4,
     "num_heads": 4,
-    "in_channels": 3,
     "patch_size": 2,
-    "spatial_merge_size": 2,
-    "temporal_patch_size": 2,
 }
 
 ATTENTION = ["q_proj", "v_proj", "qkv"]  # the text model's, then the vision blocks' fused qkv
@@ -113,6 +110,9 @@ FAMILY = Family(
     config_class="Qwen2VLConfig",
     tiny={
         **TINY_DECODER,
+        # Qwen2's <|endoftext|> and <|im_end|> (151643, 151645) in the tiny vocabulary.
+        "bos_token_id": 1,
+        "eos_token_id": 2,
         # M-RoPE splits each head's 8 rotary frequencies over time, height and width.
         "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]},
         "vision_config": VISION,
@@ -134,4 +134,17 @@ FAMILY = Family(
     targets={"attention": ATTENTION, "mlp": MLP, "all": [*ATTENTION, *MLP]},
     feedforward=["down_proj", "fc2"],
     make_config=make_config,
+    deliberate={
+        "bos_token_id": "the default 151643 lies beyond the tiny vocabulary",
+        "eos_token_id": "the default 151645 lies beyond the tiny vocabulary",
+        "rope_scaling": (
+            "M-RoPE's mrope_section splits head_dim / 2 rotary frequencies (64 of the real 128-wide heads);"
+            " the tiny heads have 8: a size consequence"
+        ),
+        "vision_start_token_id": "the default 151652 lies beyond the tiny vocabulary; 124, in the real order",
+        "vision_end_token_id": "the default 151653 lies beyond the tiny vocabulary; 125, in the real order",
+        "image_token_id": "the default 151655 lies beyond the tiny vocabulary; 126, in the real order",
+        "video_token_id": "the default 151656 lies beyond the tiny vocabulary; 127, in the real order",
+    },
+    explore_rank=17,
 )

@@ -11,12 +11,17 @@ FAMILY = Family(
         "d_ff": 128,
         "num_layers": 2,
         "num_heads": 4,
-        "relative_attention_num_buckets": 8,
-        "relative_attention_max_distance": 32,
-        "decoder_start_token_id": 0,  # T5 starts decoding from the pad token
+        "decoder_start_token_id": 0,
     },
     tasks={"seq2seq-lm": Task("T5ForConditionalGeneration", _inputs.seq2seq, "SEQ_2_SEQ_LM")},
     # T5 names its projections with single letters; wi/wo are the feed-forward in and out.
     targets={"attention": ["q", "v"], "mlp": ["wi", "wo"], "all": ["q", "v", "wi", "wo"]},
     feedforward=["wo"],
+    deliberate={
+        "decoder_start_token_id": (
+            "T5Config leaves it unset, yet every T5 checkpoint sets 0 (its pad id) and labels cannot be"
+            " shifted into decoder inputs without it (ValueError: it 'has to be defined')"
+        ),
+    },
+    explore_rank=13,
 )

@@ -35,7 +35,6 @@ FAMILY = Family(
     config_class="WhisperConfig",
     tiny={
         **TINY_VOCABULARY,
-        "num_mel_bins": 80,
         "d_model": 64,
         "encoder_layers": 2,
         "decoder_layers": 2,
@@ -47,10 +46,13 @@ FAMILY = Family(
         "decoder_ffn_dim": 256,
         "max_source_positions": 32,  # 64 feature frames instead of 3000
         "max_target_positions": 64,
+        # The defaults' ids belong to the 51865-token vocabulary: <|endoftext|> (50256) is pad,
+        # bos and eos at once, <|startoftranscript|> (50257) starts decoding.
+        "pad_token_id": 2,
+        "bos_token_id": 2,
+        "eos_token_id": 2,
         "decoder_start_token_id": 1,
-        # The defaults name ids of the 51865-token vocabulary.
         "begin_suppress_tokens": None,
-        "suppress_tokens": None,
     },
     tasks={
         # No peft task type, as in Hugging Face's Whisper + PEFT guide: PeftModelForSeq2SeqLM
@@ -60,4 +62,12 @@ FAMILY = Family(
     },
     targets={"attention": ATTENTION, "mlp": MLP, "all": [*ATTENTION, *MLP]},
     feedforward=["fc2"],
+    deliberate={
+        "pad_token_id": "the default 50256 lies beyond the tiny vocabulary; 2, shared with bos and eos as there",
+        "bos_token_id": "the default 50256 lies beyond the tiny vocabulary; 2, shared with pad and eos as there",
+        "eos_token_id": "the default 50256 lies beyond the tiny vocabulary; 2, shared with pad and bos as there",
+        "decoder_start_token_id": "the default 50257 lies beyond the tiny vocabulary; 1, an id of its own as there",
+        "begin_suppress_tokens": "the default (220, 50256) lies beyond the tiny vocabulary; generate() alone reads it",
+    },
+    explore_rank=15,
 )

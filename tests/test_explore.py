@@ -181,12 +181,15 @@ def test_shrinking_moves_every_choice_to_its_default() -> None:
 def test_drawn_combinations_are_valid_scenarios_with_only_non_default_fields(fields: dict) -> None:
     scenario = to_scenario(fields)
     assert scenario is not None, fields  # the strategy builds valid combinations by construction
-    defaults = to_scenario({"model": {"family": fields["model"]["family"]}})
+    # a backend's own options are compared with that backend's defaults
+    backend = fields.get("quantization", {}).get("backend")
+    minimal = {"model": {"family": fields["model"]["family"]}, **({"quantization": {"backend": backend}} if backend else {})}
+    defaults = to_scenario(minimal)
     assert defaults is not None
     resolved, baseline = scenario.model_dump(), defaults.model_dump()
     for dotted in non_default(fields):
         section, name = dotted.split(".", 1)
-        if dotted != "model.family":
+        if dotted not in ("model.family", "quantization.backend"):
             assert resolved[section][name] != baseline[section][name], dotted
 
 

@@ -13,13 +13,13 @@ from conftest import OLDER_STACK, ReportData, harness
 
 from harness.dsl.catalog import load_catalog
 from harness.families import FAMILIES
-from harness.quantization.bnb import eight_bit, four_bit
+from harness.quantization import BACKENDS
 from harness.report.cells import build_cells
 from harness.report.records import read_files
 from harness.report.repro.compare import printed_outcome, same_outcome
 from harness.report.repro.export import recorded_outcome
 from harness.report.repro.inline import inline_functions
-from harness.report.repro.script import bnb_kwargs, render_script
+from harness.report.repro.script import render_script
 
 # One of each kind: passed, failed at attach, silent on 4-bit, a step hook, prepare_model_for_kbit_training
 # with reentrant checkpointing, a second backward, an encoder-decoder speech model, a 4-bit classifier,
@@ -125,15 +125,25 @@ def test_every_familys_batch_builder_inlines_as_plain_code(family: str) -> None:
 
 
 def test_quantization_configs_match_what_the_harness_builds() -> None:
-    import torch
-    import transformers
+    """The script's quantization_config is the pipeline's: one function, recorded vs called."""
+    import importlib
+
+    from harness.execution.pipeline import real_modules
+    from harness.report.repro.inline import RecordingModules, literal
 
     catalog = load_catalog([Path("scenarios")])
-    quantized = [v.scenario.quantization for v in catalog.variants if v.scenario.quantization.backend != "none"]
-    specs = {spec.model_dump_json(): spec for spec in quantized}
-    assert specs
-    for spec in specs.values():
-        built = (four_bit if spec.backend == "bnb-4bit" else eight_bit)(spec)
-        # the script's code expressions name torch dtypes (torch.bfloat16)
-        kwargs = {k: eval(v.text, {"torch": torch}) if hasattr(v, "text") else v for k, v in bnb_kwargs(spec).items()}
-        assert transformers.BitsAndBytesConfig(**kwargs).to_dict() == built.to_dict()
+    quantized = [v.scenario for v in catalog.variants if BACKENDS[v.scenario.quantization.backend].quantizes]
+    scenarios = {s.quantization.model_dump_json(): s for s in quantized}
+    assert scenarios
+    for scenario in scenarios.values():
+        backend = BACKENDS[scenario.quantization.backend]
+        options = backend.options(scenario)
+        recording = RecordingModules()
+        code = literal(backend.quantization_config(options, recording))
+        namespace = {name.split(".")[0]: importlib.import_module(name.split(".")[0]) for name in recording.used}
+        for name in recording.used:
+            importlib.import_module(name)
+        emitted = eval(code, namespace)
+        built = backend.quantization_config(options, real_modules)
+        assert type(emitted) is type(built), code
+        assert repr(emitted.to_dict()) == repr(built.to_dict()), code

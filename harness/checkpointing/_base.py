@@ -1,12 +1,16 @@
 """A checkpointing path switches gradient checkpointing on at one point of the pipeline.
 
-The pipeline calls every hook of the selected path in order; each path overrides the one hook
-where its users switch checkpointing on, so no stage needs to know which path is active.
+Each path is a plugin (harness/plugin.py) that acts at the one point where its users switch
+checkpointing on (before or after the adapter is attached, inside prepare_model_for_kbit_training,
+in the Trainer's arguments), and writes the same call for the repro script; no stage and no
+emitter needs to know which path is active.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from harness.plugin import Plugin, Scene
 
 if TYPE_CHECKING:
     from harness.dsl.schema import CheckpointingSpec
@@ -25,14 +29,8 @@ def checkpoint_kwargs(spec: CheckpointingSpec) -> dict[str, Any] | None:
     return kwargs or None
 
 
-class CheckpointingPath:
+class CheckpointingPath(Plugin):
     name = "off"
-
-    def before_attach(self, model: Any, spec: CheckpointingSpec, effective: dict[str, Any]) -> None:
-        """Called on the base model before the adapter is attached."""
-
-    def after_attach(self, model: Any, spec: CheckpointingSpec, effective: dict[str, Any]) -> None:
-        """Called on the model the adapter was attached to (a PeftModel for get_peft_model)."""
 
     def prepare_kwargs(self, spec: CheckpointingSpec) -> dict[str, Any]:
         """Keywords for prepare_model_for_kbit_training."""
@@ -41,6 +39,10 @@ class CheckpointingPath:
     def training_arguments(self, spec: CheckpointingSpec, fields: set[str]) -> dict[str, Any]:
         """Keywords for transformers.TrainingArguments (``fields``: the names it accepts)."""
         return {}
+
+    def emit_training_arguments(self, scene: Scene) -> str | None:
+        """Lines that put this path's keywords into the script's ``arguments`` (``fields`` in scope)."""
+        return None
 
 
 OFF = CheckpointingPath()

@@ -163,7 +163,9 @@ def _is_scenario_path(dotted: str) -> bool:
         if fields is None:
             return True  # a free-form mapping (model.config, peft.config): any key is fine
         if part not in fields:
-            return False
+            # a section whose entries bring their own fields (a quantization backend's options)
+            extra = getattr(model, "entry_fields", None)
+            return extra is not None and part in extra()
         model = model_of(fields[part].annotation) or dict
     return True
 

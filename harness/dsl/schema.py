@@ -13,19 +13,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness import predicates
+from harness import outcomes, predicates
 from harness.checkpointing import PATHS
 from harness.families import FAMILIES
 from harness.methods import METHODS
 from harness.quantization import BACKENDS
 
-Outcome = Literal["passed", "failed", "crashed", "timed_out", "skipped", "silent"]
-OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
-# Outcomes of a matrix cell whose stack never ran a scenario (it could not be built or imported).
-CellOutcome = Literal["unresolvable", "install_error", "import_error"]
-CELL_OUTCOMES: tuple[str, ...] = CellOutcome.__args__  # type: ignore[attr-defined]
+# From the one outcome table (harness/outcomes.py); cell outcomes: the stack never ran a scenario.
+Outcome = Literal[outcomes.SCENARIO_OUTCOMES]  # type: ignore[valid-type]
+OUTCOMES: tuple[str, ...] = outcomes.SCENARIO_OUTCOMES
+CellOutcome = Literal[outcomes.CELL_OUTCOMES]  # type: ignore[valid-type]
+CELL_OUTCOMES: tuple[str, ...] = outcomes.CELL_OUTCOMES
 
 Phase = Literal[
     "build",
@@ -113,21 +113,54 @@ class PeftSpec(Strict):
 
 
 class QuantizationSpec(Strict):
+    """The backend and peft's prepare call; every other field belongs to the backend.
+
+    A backend's own fields (``quant_type`` for bnb-4bit, ``weights`` for quanto) sit beside
+    ``backend`` and are validated by the backend's ``Options`` (harness/quantization/<backend>.py);
+    the resolved scenario keeps them flat, with the backend's defaults filled in.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     backend: Annotated[str, Field(json_schema_extra={"enum": BACKENDS.names()})] = "none"
-    quant_type: Literal["nf4", "fp4"] = "nf4"
-    double_quant: bool = False
-    compute_dtype: Dtype = "float32"
-    skip_modules: list[str] | None = None
-    config: dict[str, Any] = Field(
-        default_factory=dict, description="extra BitsAndBytesConfig keyword arguments, verbatim"
-    )
     prepare: Literal["prepare_model_for_kbit_training", "prepare_model_for_int8_training"] | None = None
     prepare_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_options(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        name = value.get("backend", "none")
+        if not isinstance(name, str) or name not in BACKENDS:
+            return value  # the field validator names the valid backends
+        own = {key: value[key] for key in value if key not in cls.model_fields}
+        options_class = BACKENDS[name].Options
+        unknown = sorted(set(own) - set(options_class.model_fields))
+        if unknown:
+            valid = ", ".join(sorted(options_class.model_fields)) or "none"
+            raise ValueError(f"backend '{name}' has no option {', '.join(map(repr, unknown))} (its options: {valid})")
+        try:
+            options = options_class.model_validate(own)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"backend '{name}': {problems}") from None
+        return {**{k: v for k, v in value.items() if k in cls.model_fields}, **options.model_dump()}
 
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
         return BACKENDS.check(value)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The backend's own fields (validated; defaults filled in)."""
+        return dict(self.model_extra or {})
+
+    @classmethod
+    def entry_fields(cls) -> set[str]:
+        """Every field some registered backend has (valid in a limit's scope)."""
+        return {name for backend in BACKENDS.names() for name in BACKENDS[backend].Options.model_fields}
 
 
 class CheckpointingSpec(Strict):

@@ -23,19 +23,6 @@ from typing import Any
 
 from harness.execution.intent import NOT_APPLICABLE, Result, result
 
-# Relative error (Frobenius) of a quantized linear's output against the unquantized layer, per
-# quantization type, on the tiny models' random weights. Calibrated on the catalog with
-# bitsandbytes 0.50.2 (2026-12-02, fp32 and bf16): nf4 at most 0.13, fp4 0.135, int8 0.007. The
-# bounds leave ~2x room for other families and seeds and stay far below what a broken kernel gives
-# (bitsandbytes 0.46.x 8-bit on CPU: outputs off by orders of magnitude).
-QUANT_ERROR_BOUNDS = {"nf4": 0.3, "fp4": 0.4, "int8": 0.1}
-
-
-def quant_error_bound(backend: str, quant_type: str, override: float | None) -> float:
-    if override is not None:
-        return override
-    return QUANT_ERROR_BOUNDS["int8" if backend.endswith("8bit") else quant_type]
-
 
 class QuantCapture:
     """The first (input, output) of each quantized linear, read in the training forward."""

@@ -33,13 +33,19 @@ from harness.execution.probes import (
 from harness.families import FAMILIES
 from harness.families._base import Unsupported
 from harness.methods import METHODS
+from harness.plugin import POINTS, Stage, walk
 from harness.quantization import BACKENDS
 
 ALLOCATION_FAILURE = ("can't allocate memory", "CUDA out of memory", "std::bad_alloc")
 
 
 class Pipeline:
-    """The stages of one variant, in the order users run them."""
+    """The stages of one variant, in the order users run them.
+
+    At each named point (harness/plugin.py) the pipeline runs the actions of the variant's plugins
+    (quantization backend, checkpointing path, PEFT method), in that order; around them it keeps
+    only its own bookkeeping (what was loaded in which dtype, which linears were quantized).
+    """
 
     def __init__(self, scenario: Scenario, device: str, clock: PhaseClock, source_dir: Path | None):
         self.scenario = scenario
@@ -50,17 +56,18 @@ class Pipeline:
         self.method = METHODS[scenario.peft.method]
         self.backend = BACKENDS[scenario.quantization.backend]
         self.path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
+        self.plugins = [self.backend, self.path, self.method]
         self.effective: dict[str, Any] = {}
         self.checks: dict[str, Any] = {}
         # named check -> result; static intent checks are judged at the start of training
         self.results: dict[str, dict[str, Any]] = {}
         self.probe: GradientProbe | None = None
-        self.peft_config: Any = None
         self.capture: oracles.QuantCapture | None = None
         self.loaded_dtypes: dict[int, str] = {}  # id(parameter) -> dtype when the model was loaded
         self.linear_names: list[str] = []  # the unquantized model's linears
         self.quantized_layers: dict[str, Any] = {}  # name at load -> quantized module
         self._tmp = tempfile.TemporaryDirectory(prefix="ft-harness-")
+        self.stage = Stage(scenario, device, self._tmp.name, self.effective)
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -69,14 +76,13 @@ class Pipeline:
 
         torch.manual_seed(self.scenario.model.seed)
         try:
-            model, batch = self.build()
-            model = self.quantize(model, batch)
-            model = self.prepare(model)
-            self.enable_checkpointing(model, self.path.before_attach)
-            model = self.attach(model)
-            self.enable_checkpointing(model, self.path.after_attach)
-            self.observe_setup(model)
-            self.train(model, batch)
+            self.build()
+            self.quantize()
+            self.prepare()
+            for point in ("before_attach", "attach", "after_attach"):
+                self.walk(point)
+            self.observe_setup(self.stage.model)
+            self.train(self.stage.model, self.stage.batch or {})
         finally:
             if self.probe is not None:
                 self.checks.update(self.probe.summary())
@@ -87,7 +93,13 @@ class Pipeline:
                     self.judge_quantized_outputs()
             self._tmp.cleanup()
 
-    def build(self) -> tuple[Any, dict[str, Any]]:
+    def walk(self, point: str) -> None:
+        """Every plugin's action at ``point``, each recorded in the point's phase."""
+        for action in walk(self.plugins, point):
+            self.clock.enter(POINTS[point])
+            action(self.stage)
+
+    def build(self) -> None:
         import torch
 
         spec = self.scenario.model
@@ -104,46 +116,34 @@ class Pipeline:
         if batch is None:
             generator = torch.Generator().manual_seed(spec.seed)
             batch = self.family.task(spec).inputs(self.scenario.inputs, config, generator)
-        if not self.backend.quantizes:
-            if self.precision_dtype is not None:
-                model = model.to(self.precision_dtype)
-            model = model.to(self.device)
-            self.remember_load_dtypes(model)
+        self.stage.model, self.stage.batch = model, batch
         self.effective["model_class"] = type(model).__name__
-        return model, batch
+        self.walk("build")
+        if not self.backend.quantizes:
+            self.remember_load_dtypes(self.stage.model)
 
     def remember_load_dtypes(self, model: Any) -> None:
         self.loaded_dtypes = {id(p): intent.short_dtype(p.dtype) for p in model.parameters()}
 
-    def quantize(self, model: Any, batch: dict[str, Any]) -> Any:
-        """Save the built model and load it back quantized, as users load a checkpoint.
+    def quantize(self) -> None:
+        """The backend reloads the built model quantized, as users load a checkpoint.
 
         Nothing runs on the model here: the unquantized reference is the saved weights file.
         """
         import torch
 
         if not self.backend.quantizes:
-            return model
-        self.clock.enter("quantize")
-        quantization_config = self.backend.make_config(self.scenario.quantization)
-        self.linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
-        model.save_pretrained(self._tmp.name)
-        model_class = type(model)
-        del model
-        kwargs: dict[str, Any] = {"quantization_config": quantization_config}
-        if self.precision_dtype is not None:
-            kwargs[dtype_keyword()] = self.precision_dtype
-        if self.device == "cuda":
-            kwargs["device_map"] = {"": 0}
-        model = model_class.from_pretrained(self._tmp.name, **kwargs)
-        self.quantized_layers = {name: module for name, module in model.named_modules() if _is_quantized_linear(module)}
+            return
+        self.linear_names = [n for n, m in self.stage.model.named_modules() if isinstance(m, torch.nn.Linear)]
+        self.walk("quantize")
+        model = self.stage.model
+        self.quantized_layers = {name: m for name, m in model.named_modules() if self.backend.is_quantized(m)}
         self.remember_load_dtypes(model)
-        return model
 
-    def prepare(self, model: Any) -> Any:
+    def prepare(self) -> None:
         spec = self.scenario.quantization
         if spec.prepare is None:
-            return model
+            return
         self.clock.enter("prepare")
         prepare = import_from("peft", spec.prepare)
         kwargs = {
@@ -152,30 +152,9 @@ class Pipeline:
             **spec.prepare_kwargs,
         }
         self.effective["prepare"] = {"function": spec.prepare, "kwargs": kwargs}
-        prepared = prepare(model, **kwargs)
-        return model if prepared is None else prepared
-
-    def enable_checkpointing(self, model: Any, hook: Callable[..., None]) -> None:
-        if not self.scenario.checkpointing.enabled:
-            return
-        self.clock.enter("enable-checkpointing")
-        hook(model, self.scenario.checkpointing, self.effective)
-
-    def attach(self, model: Any) -> Any:
-        if not self.method.attaches:
-            return model
-        self.clock.enter("attach")
-        task_type = self.family.task(self.scenario.model).peft_task_type
-        config = self.method.config(self.scenario, self.family, task_type)
-        self.peft_config = config
-        self.effective["attach"] = self.scenario.peft.attach
-        wrap_kwargs = self.scenario.peft.wrap_kwargs
-        if self.scenario.peft.attach == "add_adapter":
-            model.add_adapter(config, **wrap_kwargs)
-            return model
-        from peft import get_peft_model
-
-        return get_peft_model(model, config, **wrap_kwargs)
+        prepared = prepare(self.stage.model, **kwargs)
+        if prepared is not None:
+            self.stage.model = prepared
 
     def observe_setup(self, model: Any) -> None:
         require_grads = self.scenario.checkpointing.input_require_grads
@@ -193,7 +172,7 @@ class Pipeline:
                 "trainable_dtypes": dict(Counter(intent.short_dtype(p.dtype) for _, p in trainable)),
                 "frozen_dtypes": dict(Counter(intent.short_dtype(p.dtype) for p in frozen)),
                 "quantized_layers": dict(
-                    Counter(type(m).__name__ for m in model.modules() if type(m).__module__.startswith("bitsandbytes"))
+                    Counter(self.backend.layer_kind(m) for m in model.modules() if self.backend.is_quantized(m))
                 ),
                 "model_type": type(model).__name__,
             }
@@ -236,22 +215,22 @@ class Pipeline:
             ]
             self.results["adapter-dtype"] = intent.adapter_dtype(self.scenario, weights)
         if spec.quantized and self.backend.quantizes:
-            expected = intent.expected_quantized(self.linear_names, self.scenario.quantization.skip_modules)
+            skip = self.backend.skip_modules(self.backend.options(self.scenario))
+            expected = intent.expected_quantized(self.linear_names, skip)
             self.results["quantized"] = intent.quantized(expected, set(self.quantized_layers), self.backend.name)
-        if spec.adapter_targets and self.method.attaches and self.peft_config is not None:
-            targets = getattr(self.peft_config, "target_modules", None)
+        peft_config = self.stage.peft_config
+        if spec.adapter_targets and self.method.attaches and peft_config is not None:
+            targets = getattr(peft_config, "target_modules", None)
             if targets is not None:
                 targets = sorted(targets) if isinstance(targets, (set, list, tuple)) else targets
                 names = [name for name, _ in model.named_modules()]
                 self.results["adapter-targets"] = intent.adapter_targets(
-                    targets, names, [name for name, _ in adapters], strict=not _narrowed(self.peft_config)
+                    targets, names, [name for name, _ in adapters], strict=not _narrowed(peft_config)
                 )
 
     def judge_quantized_outputs(self) -> None:
-        quantization = self.scenario.quantization
-        bound = oracles.quant_error_bound(
-            quantization.backend, quantization.quant_type, self.scenario.checks.quant_error
-        )
+        override = self.scenario.checks.quant_error
+        bound = override if override is not None else self.backend.bound(self.backend.options(self.scenario))
         weights = Path(self._tmp.name) / "model.safetensors"
         if self.capture is not None and weights.is_file():
             self.results["quant-error"] = self.capture.compare(str(weights), bound)
@@ -280,12 +259,17 @@ class Pipeline:
 
     @property
     def precision_dtype(self) -> Any:
-        precision = self.scenario.precision
-        if precision.mode != "weights" or precision.dtype == "fp32":
-            return None
-        import torch
+        return precision_dtype(self.scenario)
 
-        return getattr(torch, TORCH_DTYPES[precision.dtype])
+
+def precision_dtype(scenario: Scenario) -> Any:
+    """The dtype the model is loaded in (precision mode "weights"); None for fp32 and autocast."""
+    precision = scenario.precision
+    if precision.mode != "weights" or precision.dtype == "fp32":
+        return None
+    import torch
+
+    return getattr(torch, TORCH_DTYPES[precision.dtype])
 
 
 def run_variant(
@@ -431,10 +415,6 @@ def _effective_reentrant(counts: dict[str, int]) -> bool | str | None:
     return None
 
 
-def _is_quantized_linear(module: Any) -> bool:
-    return type(module).__module__.startswith("bitsandbytes") and hasattr(module, "weight")
-
-
 def _adapter_layers(model: Any) -> list[tuple[str, Any]]:
     """(name, layer) of every peft tuner layer (LoRA, IA3, ...) the adapter put in the model."""
     try:
@@ -481,6 +461,11 @@ def dtype_keyword() -> str:
     from packaging.version import Version
 
     return "dtype" if Version(transformers.__version__).release >= (4, 56) else "torch_dtype"
+
+
+def real_modules(module: str) -> Any:
+    """What a backend's ``quantization_config`` builds from in the pipeline: the real modules."""
+    return importlib.import_module(module)
 
 
 def import_from(module: str, name: str) -> Any:

@@ -30,37 +30,13 @@ Fields = dict[str, Any]
 DIMENSIONS: dict[str, str] = {
     "family": "model family, its task (head) and its depth",
     "method": "PEFT method, how it is attached, its target modules and adapter dtype",
-    "quantization": "bitsandbytes backend, 4-bit options and prepare_model_for_kbit_training",
+    "quantization": "quantization backend, its own options and prepare_model_for_kbit_training",
     "checkpointing": "gradient checkpointing on/off, its path, use_reentrant and the input-grads hook",
     "precision": "dtype, weights vs autocast and the fp16 GradScaler",
     "steps": "number of training steps, manual loop vs Trainer, optimizer",
 }
 
 DEFAULT_FAMILY = "llama"
-# Simplest first: shrinking moves a failure toward the front of this list, so a failure that
-# any decoder shows is reported on a tiny Llama, not on a vision-language model.
-FAMILY_ORDER = (
-    "llama",
-    "mistral",
-    "qwen2",
-    "gemma",
-    "phi",
-    "gpt2",
-    "gpt_neox",
-    "opt",
-    "bloom",
-    "falcon",
-    "bert",
-    "deberta-v2",
-    "t5",
-    "bart",
-    "whisper",
-    "llava",
-    "qwen2_vl",
-)
-# Config keys that set a tiny model's depth; the families' widths (64) are already the smallest
-# bitsandbytes handles like real models (4-bit blocks are 64 wide), so only depth shrinks.
-LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "encoder_layers", "decoder_layers")
 TARGET_CHOICES: tuple[str | None, ...] = (None, "all-linear")
 KBIT_PREPARE = "prepare_model_for_kbit_training"
 MAX_TASKS = 3  # heads per family, at most (a test keeps this honest)
@@ -82,19 +58,21 @@ def ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
 
 
 def family_names() -> list[str]:
-    return ordered(FAMILIES.names(), FAMILY_ORDER)
+    """Simplest first (each family's explore_rank): shrinking moves a failure toward the front, so
+    a failure that any decoder shows is reported on a tiny Llama, not on a vision-language model."""
+    return sorted(FAMILIES.names(), key=lambda name: (FAMILIES[name].explore_rank, name))
 
 
 def method_names() -> list[str]:
     return ordered(METHODS.names(), ("lora",))
 
 
-def _first(default: Any, choices: Iterable[Any]) -> st.SearchStrategy[Any]:
+def first(default: Any, choices: Iterable[Any]) -> st.SearchStrategy[Any]:
     """Sampled with ``default`` at index 0: the value hypothesis shrinks to."""
     return st.sampled_from([default, *(c for c in choices if c != default)])
 
 
-def _put(fields: Fields, dotted: str, value: Any, default: Any = None) -> None:
+def put(fields: Fields, dotted: str, value: Any, default: Any = None) -> None:
     """Set a dotted field unless it equals its default: omitted fields are default fields."""
     if value == default:
         return
@@ -107,14 +85,7 @@ def _put(fields: Fields, dotted: str, value: Any, default: Any = None) -> None:
 
 def depth_override(family: str, layers: int) -> dict[str, Any]:
     """model.config overrides giving ``family``'s tiny model ``layers`` layers per stack."""
-    tiny = FAMILIES[family].tiny
-    keys = [key for key in LAYER_KEYS if key in tiny]
-    if keys:
-        return dict.fromkeys(keys, layers)
-    text = tiny.get("text_config")  # vision-language models: the language model's depth
-    if isinstance(text, dict) and "num_hidden_layers" in text:
-        return {"text_config": {"num_hidden_layers": layers}}
-    return {}
+    return FAMILIES[family].depth(layers)
 
 
 @st.composite
@@ -137,85 +108,85 @@ def _draw_family(draw: st.DrawFn, fields: Fields) -> None:
     family = draw(st.sampled_from(family_names()))
     # An index, not a family-specific list, so changing the family keeps this choice in place.
     task_index = draw(st.integers(0, MAX_TASKS - 1))
-    layers = draw(_first(None, [1]))
+    layers = draw(first(None, [1]))
     fields["model"]["family"] = family
     tasks = list(FAMILIES[family].tasks)
     if 0 < task_index < len(tasks):  # index 0 (and any index the family lacks): its default task
-        _put(fields, "model.task", tasks[task_index])
+        put(fields, "model.task", tasks[task_index])
     if layers is not None and depth_override(family, layers):
-        _put(fields, "model.config", depth_override(family, layers), {})
+        put(fields, "model.config", depth_override(family, layers), {})
 
 
 def _draw_method(draw: st.DrawFn, fields: Fields) -> None:
     name = draw(st.sampled_from(method_names()))
-    attach = draw(_first("get_peft_model", ["add_adapter"]))
+    attach = draw(first("get_peft_model", ["add_adapter"]))
     targets = draw(st.sampled_from(TARGET_CHOICES))
     fp16_adapters = draw(st.booleans())
-    _put(fields, "peft.method", name, "lora")
+    put(fields, "peft.method", name, "lora")
     method = METHODS[name]
     if not method.attaches:
         return
-    _put(fields, "peft.attach", attach, "get_peft_model")
+    put(fields, "peft.attach", attach, "get_peft_model")
     if method.targets is not None:
-        _put(fields, "peft.target_modules", targets)
+        put(fields, "peft.target_modules", targets)
     # peft >= 0.12 upcasts adapter weights to fp32 unless told not to; add_adapter has no such
     # keyword, so it applies to get_peft_model only (a TypeError there would be our doing).
     if attach == "get_peft_model" and fp16_adapters:
-        _put(fields, "peft.wrap_kwargs", {"autocast_adapter_dtype": False}, {})
+        put(fields, "peft.wrap_kwargs", {"autocast_adapter_dtype": False}, {})
 
 
 def _draw_quantization(draw: st.DrawFn, fields: Fields) -> None:
-    backend = draw(_first("none", BACKENDS.names()))
-    quant_type = draw(_first("nf4", ["fp4"]))
-    double_quant = draw(st.booleans())
-    compute_dtype = draw(_first("float32", ["bfloat16", "float16"]))
+    backend = draw(first("none", BACKENDS.names()))
     # The old prepare_model_for_int8_training is gone from peft (a catalog fact already).
-    prepare = draw(_first(None, [KBIT_PREPARE]))
-    _put(fields, "quantization.backend", backend, "none")
-    if backend == "bnb-4bit":
-        _put(fields, "quantization.quant_type", quant_type, "nf4")
-        _put(fields, "quantization.double_quant", double_quant, False)
-        _put(fields, "quantization.compute_dtype", compute_dtype, "float32")
-    _put(fields, "quantization.prepare", prepare)
+    prepare = draw(first(None, [KBIT_PREPARE]))
+    put(fields, "quantization.backend", backend, "none")
+    # Every backend draws its own options, chosen or not (see scenario_fields: a fixed sequence of
+    # draws lets each choice shrink on its own); only the chosen backend's are kept.
+    for name in BACKENDS.names():
+        options: Fields = {}
+        BACKENDS[name].explore(draw, options)
+        if name == backend:
+            fields.update({key: {**fields.get(key, {}), **values} for key, values in options.items()})
+    put(fields, "quantization.prepare", prepare)
 
 
 def _draw_checkpointing(draw: st.DrawFn, fields: Fields) -> None:
     enabled = draw(st.booleans())
-    via = draw(_first("before-wrap", PATHS.names()))
-    use_reentrant = draw(_first(None, [True, False]))
-    input_require_grads = draw(_first(None, [True, False]))
+    via = draw(first("before-wrap", PATHS.names()))
+    use_reentrant = draw(first(None, [True, False]))
+    input_require_grads = draw(first(None, [True, False]))
     # The input-grads hook is its own call (enable_/disable_input_require_grads), made with or
     # without checkpointing, as users do.
-    _put(fields, "checkpointing.input_require_grads", input_require_grads)
+    put(fields, "checkpointing.input_require_grads", input_require_grads)
     if not enabled:
         return
-    _put(fields, "checkpointing.enabled", True, False)
-    _put(fields, "checkpointing.via", via, "before-wrap")
-    _put(fields, "checkpointing.use_reentrant", use_reentrant)
+    put(fields, "checkpointing.enabled", True, False)
+    put(fields, "checkpointing.via", via, "before-wrap")
+    put(fields, "checkpointing.use_reentrant", use_reentrant)
     if via == "kbit-prepare" and not fields.get("quantization", {}).get("prepare"):
         # The path is a keyword of prepare_model_for_kbit_training: it implies the call.
-        _put(fields, "quantization.prepare", KBIT_PREPARE)
+        put(fields, "quantization.prepare", KBIT_PREPARE)
 
 
 def _draw_precision(draw: st.DrawFn, fields: Fields) -> None:
-    dtype = draw(_first("fp32", ["bf16", "fp16"]))
-    mode = draw(_first("weights", ["autocast"]))
+    dtype = draw(first("fp32", ["bf16", "fp16"]))
+    mode = draw(first("weights", ["autocast"]))
     grad_scaler = draw(st.booleans())
-    _put(fields, "precision.dtype", dtype, "fp32")
+    put(fields, "precision.dtype", dtype, "fp32")
     if dtype != "fp32":
-        _put(fields, "precision.mode", mode, "weights")
+        put(fields, "precision.mode", mode, "weights")
     if dtype == "fp16":
-        _put(fields, "precision.grad_scaler", grad_scaler, False)
+        put(fields, "precision.grad_scaler", grad_scaler, False)
 
 
 def _draw_steps(draw: st.DrawFn, fields: Fields) -> None:
     train_steps = draw(st.integers(1, 3))
-    runner = draw(_first(None, ["trainer"]))
-    optimizer = draw(_first("adamw", ["sgd"]))
-    _put(fields, "steps.train_steps", train_steps, 1)
+    runner = draw(first(None, ["trainer"]))
+    optimizer = draw(first("adamw", ["sgd"]))
+    put(fields, "steps.train_steps", train_steps, 1)
     if fields.get("checkpointing", {}).get("via") != "trainer":  # that path implies the Trainer already
-        _put(fields, "steps.runner", runner)
-    _put(fields, "steps.optimizer", optimizer, "adamw")
+        put(fields, "steps.runner", runner)
+    put(fields, "steps.optimizer", optimizer, "adamw")
 
 
 # In drawing order: the model first, so shrinking settles the family before the rest.

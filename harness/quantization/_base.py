@@ -1,22 +1,191 @@
-"""What a quantization backend is: the ``quantization_config`` for ``from_pretrained``."""
+"""What a quantization backend is: its options, its ``quantization_config``, and how it reloads.
+
+A backend module defines one :class:`Backend` subclass. It owns
+
+* ``Options``: its fields under ``quantization:`` in a scenario (``quant_type`` belongs to
+  bitsandbytes 4-bit, ``weights`` to quanto), validated when the scenario loads;
+* ``quantization_config(options, modules)``: the config object users pass to ``from_pretrained``.
+  It is written once against ``modules(name)``: the pipeline passes real modules, the repro
+  exporter a recorder, so the script's call is the harness's call by construction;
+* the quantize point: save the built model and load it back quantized (``on_quantize``, and
+  ``emit_quantize`` for the script), as users load a checkpoint;
+* what counts as a quantized layer, its error bound for the ``quant-error`` oracle, and how
+  ``harness explore`` draws its options.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.families._base import Unsupported
+from harness.plugin import Plugin, Scene, Stage
 
 if TYPE_CHECKING:
-    from harness.dsl.schema import QuantizationSpec
+    from harness.dsl.schema import Scenario
+
+Modules = Callable[[str], Any]
 
 
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    # None: the model is used as built, without a save/reload round trip.
-    make_config: Callable[[QuantizationSpec], Any] | None = None
-    requires: str | None = None
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendOptions(NoOptions):
+    """Options every quantizing backend has."""
+
+    config: dict[str, Any] = {}
+    skip_modules: list[str] | None = None
+
+
+class Backend(Plugin):
+    name = ""
+    Options: ClassVar[type[NoOptions]] = NoOptions
+    # None: runs on every device; else the devices its kernels exist for (others: skipped).
+    devices: ClassVar[tuple[str, ...] | None] = None
+    # relative output error of a quantized linear against the unquantized one (quant-error)
+    error_bound: ClassVar[float] = 0.1
 
     @property
     def quantizes(self) -> bool:
-        return self.make_config is not None
+        return True
+
+    def options(self, scenario: Scenario) -> Any:
+        return self.Options.model_validate(scenario.quantization.options)
+
+    def quantization_config(self, options: Any, modules: Modules) -> Any:
+        raise NotImplementedError
+
+    def bound(self, options: Any) -> float:
+        return self.error_bound
+
+    def skip_modules(self, options: Any) -> list[str]:
+        return list(getattr(options, "skip_modules", None) or [])
+
+    def is_quantized(self, module: Any) -> bool:
+        """A module whose weight this backend replaced (the oracles compare those)."""
+        raise NotImplementedError
+
+    def layer_kind(self, module: Any) -> str:
+        """What a quantized layer is called in ``effective.quantized_layers``."""
+        return type(module).__name__
+
+    def describe(self, options: Any) -> str:
+        """One line for a record's summary and the repro script's comment."""
+        return self.name
+
+    # -- the quantize point ---------------------------------------------------------------------
+
+    def check_available(self, device: str) -> None:
+        for distribution in self.requires:
+            if importlib.util.find_spec(_import_name(distribution)) is None:
+                raise Unsupported(f"{distribution} is not installed (quantization backend '{self.name}')")
+        if self.devices is not None and device not in self.devices:
+            raise Unsupported(f"quantization backend '{self.name}' has kernels for {', '.join(self.devices)} only")
+
+    def on_quantize(self, stage: Stage) -> None:
+        from harness.execution.pipeline import dtype_keyword, precision_dtype, real_modules
+
+        self.check_available(stage.device)
+        options = self.options(stage.scenario)
+        config = self.quantization_config(options, real_modules)
+        stage.model.save_pretrained(stage.workdir)
+        model_class = type(stage.model)
+        stage.model = None  # the unquantized model is not kept: the saved weights are the reference
+        kwargs: dict[str, Any] = {"quantization_config": config}
+        dtype = precision_dtype(stage.scenario)
+        if dtype is not None:
+            kwargs[dtype_keyword()] = dtype
+        if stage.device == "cuda":
+            kwargs["device_map"] = {"": 0}
+        stage.model = model_class.from_pretrained(stage.workdir, **kwargs)
+
+    def emit_quantize(self, scene: Scene) -> str:
+        from harness.report.repro.inline import Code, RecordingModules, call, literal
+
+        modules = RecordingModules()
+        config = self.quantization_config(self.options(scene.scenario), modules)
+        scene.imports.update({"tempfile", "importlib.util", *(m for m in modules.used if "." in m or m not in _CORE)})
+        reload: dict[str, Any] = {"quantization_config": Code("quantization_config")}
+        if scene.scenario.precision.mode == "weights" and scene.scenario.precision.dtype != "fp32":
+            reload[_recorded_dtype_keyword(scene)] = Code("DTYPE")
+        if scene.device == "cuda":
+            reload["device_map"] = {"": 0}
+        checks = [
+            f"    if importlib.util.find_spec({literal(_import_name(d))}) is None:\n"
+            f"        raise Skip({literal(f'{d} is not installed')})"
+            for d in self.requires
+        ]
+        described = self.describe(self.options(scene.scenario))
+        return "\n".join(
+            [
+                f"    # save the tiny model, reload it quantized through from_pretrained ({described})",
+                *checks,
+                f"    quantization_config = {literal(config, 4)}",
+                "    saved = tempfile.TemporaryDirectory()",
+                "    model.save_pretrained(saved.name)",
+                "    model_class = type(model)",
+                "    del model",
+                "    model = " + call("model_class.from_pretrained", reload, 4, positional=("saved.name",)),
+            ]
+        )
+
+    # -- explore --------------------------------------------------------------------------------
+
+    def explore(self, draw: Any, fields: dict[str, Any]) -> None:
+        """Backends without options draw nothing."""
+
+
+class NoQuantization(Backend):
+    """The model is trained as built: cast to the precision's dtype and moved to the device."""
+
+    name = "none"
+
+    @property
+    def quantizes(self) -> bool:
+        return False
+
+    def is_quantized(self, module: Any) -> bool:
+        return False
+
+    def on_build(self, stage: Stage) -> None:
+        from harness.execution.pipeline import precision_dtype
+
+        dtype = precision_dtype(stage.scenario)
+        if dtype is not None:
+            stage.model = stage.model.to(dtype)
+        stage.model = stage.model.to(stage.device)
+
+    def emit_build(self, scene: Scene) -> str:
+        precision = scene.scenario.precision
+        cast = ["    model = model.to(DTYPE)"] if precision.mode == "weights" and precision.dtype != "fp32" else []
+        return "\n".join([*cast, "    model = model.to(DEVICE)"])
+
+    def action(self, point: str) -> Any:
+        return self.on_build if point == "build" else None
+
+    def emitter(self, point: str) -> Any:
+        return self.emit_build if point == "build" else None
+
+
+_CORE = {"torch", "transformers", "peft"}
+# distribution name -> import name, where they differ
+_IMPORT_NAMES = {"optimum-quanto": "optimum.quanto"}
+
+
+def _import_name(distribution: str) -> str:
+    return _IMPORT_NAMES.get(distribution, distribution.replace("-", "_"))
+
+
+def _recorded_dtype_keyword(scene: Scene) -> str:
+    """transformers 4.56 renamed from_pretrained's torch_dtype to dtype; the cell's version decides."""
+    from packaging.version import InvalidVersion, Version
+
+    version = scene.version("transformers")
+    try:
+        return "dtype" if version is None or Version(version).release >= (4, 56) else "torch_dtype"
+    except InvalidVersion:
+        return "dtype"

@@ -1,3 +1,3 @@
-from harness.quantization._base import Backend
+from harness.quantization._base import NoQuantization
 
-BACKEND = Backend(name="none")
+BACKEND = NoQuantization()

@@ -44,15 +44,46 @@ class Code:
 
 
 class Recorder:
-    """Stands in for a module while a config factory runs: records calls instead of making them."""
+    """Stands in for a module while a config factory runs: records calls instead of making them.
+
+    ``Recorder("torch").bfloat16`` is written as ``torch.bfloat16``; calling an attribute records
+    the call (``transformers.BitsAndBytesConfig(load_in_4bit=True)``).
+    """
 
     def __init__(self, module: str):
         self._module = module
 
-    def __getattr__(self, name: str) -> Callable[..., Call]:
+    def __getattr__(self, name: str) -> Reference:
         if name.startswith("__"):
             raise AttributeError(name)
-        return lambda **kwargs: Call(self._module, name, kwargs)
+        return Reference(self._module, name)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A module attribute seen through a Recorder: a value written by name, or a call recorded."""
+
+    module: str
+    name: str
+
+    def __call__(self, **kwargs: Any) -> Call:
+        return Call(self.module, self.name, kwargs)
+
+    def __getattr__(self, name: str) -> Reference:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Reference(f"{self.module}.{self.name}", name)
+
+
+class RecordingModules:
+    """``modules("torchao.quantization")`` for emitters: a Recorder, and the import it needs noted."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, module: str) -> Any:
+        self.used.add(module)
+        return Recorder(module)
 
 
 def literal(value: Any, indent: int = 0) -> str:
@@ -77,6 +108,8 @@ def literal(value: Any, indent: int = 0) -> str:
 def _flat(value: Any) -> str:
     if isinstance(value, Code):
         return value.text
+    if isinstance(value, Reference):
+        return f"{value.module}.{value.name}"
     if isinstance(value, Call):
         if all(_identifier(k) for k in value.kwargs):
             inner = ", ".join(f"{k}={_flat(v)}" for k, v in value.kwargs.items())

@@ -16,12 +16,14 @@ import jinja2
 from pydantic import BaseModel
 
 from harness.checkpointing import PATHS
-from harness.checkpointing._base import KWARGS_PARAMETER, OFF, checkpoint_kwargs
+from harness.checkpointing._base import OFF
 from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import training
 from harness.families import FAMILIES, _inputs
 from harness.families._base import Family, Task, _default_collate, _default_rows
 from harness.methods import METHODS
+from harness.plugin import POINTS, Scene, emit
+from harness.quantization import BACKENDS
 from harness.report.repro.inline import (
     Call,
     Code,
@@ -35,7 +37,6 @@ from harness.report.repro.inline import (
 )
 
 TEMPLATE = "repro.py.j2"
-_ATTACH_CALLS = {"add_adapter": "model.add_adapter", "get_peft_model": "peft.get_peft_model"}
 
 
 class _Everything:
@@ -67,10 +68,35 @@ def _checkpoint_checks(scenario: Scenario) -> dict[str, Any] | None:
     }
 
 
+def plugins_of(scenario: Scenario) -> list[Any]:
+    """The variant's plugins in the pipeline's order (harness/execution/pipeline.py)."""
+    spec = scenario.checkpointing
+    return [
+        BACKENDS[scenario.quantization.backend],
+        PATHS[spec.via] if spec.enabled else OFF,
+        METHODS[scenario.peft.method],
+    ]
+
+
+def point_code(scene: Scene) -> dict[str, str | None]:
+    """Each point's code: every plugin's block, after one `enter(<phase>)`, as the pipeline walks them."""
+    plugins = plugins_of(scene.scenario)
+    code: dict[str, str | None] = {}
+    for point, phase in POINTS.items():
+        blocks = emit(plugins, point, scene)
+        entering = [] if point == "build" else [f'    enter("{phase}")']
+        code[point] = "\n".join([*entering, *blocks]) if blocks else None
+    blocks = emit(plugins, "training_arguments", scene)
+    code["training_arguments"] = "\n".join(blocks) if blocks else None
+    return code
+
+
 def render_script(record: dict[str, Any], script_name: str, versions: str, recorded: str) -> str:
     scenario = scenario_of(record)
     family = FAMILIES[scenario.model.family]
     task = family.task(scenario.model)
+    scene = Scene(scenario, record)
+    code = point_code(scene)
     context = {
         "id": record["id"],
         "cell": record.get("cell") or "(derived from its environment)",
@@ -87,17 +113,17 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         "checks": scenario.checks,
         "checks_spec": scenario.checks.model_dump(),
         "optimizer": scenario.steps.optimizer,
-        "quantized": scenario.quantization.backend != "none",
+        "quantized": BACKENDS[scenario.quantization.backend].quantizes,
+        "requirements": ", ".join(_requirements(scenario)),
         "checkpoint_checks": _checkpoint_checks(scenario),
+        "code": code,
+        "input_require_grads": scenario.checkpointing.input_require_grads,
         **_dtypes(scenario),
         **_build(scenario, family, task, record),
-        **_quantize(scenario, record),
         **_prepare(scenario),
-        **_checkpointing(scenario, record),
-        **_attach(scenario, family, task),
         **_train(scenario, task, record),
     }
-    context["imports"] = _imports(context)
+    context["imports"] = _imports(context, scene)
     context["steps"] = _steps(scenario, context)
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
@@ -258,50 +284,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _quantize(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
-    spec = scenario.quantization
-    if spec.backend == "none":
-        return {}
-    reload: dict[str, Any] = {"quantization_config": Code("quantization_config")}
-    if _dtypes(scenario)["dtype"]:
-        reload[_dtype_keyword(record)] = Code("DTYPE")
-    if record.get("device") == "cuda":
-        reload["device_map"] = {"": 0}
-    return {
-        "bnb_call": call("transformers.BitsAndBytesConfig", bnb_kwargs(spec), 4),
-        "from_pretrained_call": call("model_class.from_pretrained", reload, 4, positional=("saved.name",)),
-    }
-
-
-def bnb_kwargs(spec: Any) -> dict[str, Any]:
-    """The BitsAndBytesConfig keywords, as harness/quantization/bnb.py builds them (a test compares)."""
-    if spec.backend == "bnb-4bit":
-        kwargs: dict[str, Any] = {
-            "load_in_4bit": True,
-            "bnb_4bit_quant_type": spec.quant_type,
-            "bnb_4bit_use_double_quant": spec.double_quant,
-            "bnb_4bit_compute_dtype": Code(f"torch.{spec.compute_dtype}"),
-        }
-    elif spec.backend == "bnb-8bit":
-        kwargs = {"load_in_8bit": True}
-    else:
-        raise ReproError(f"no repro recipe for quantization backend {spec.backend!r}")
-    if spec.skip_modules is not None:
-        kwargs["llm_int8_skip_modules"] = spec.skip_modules
-    return {**kwargs, **spec.config}
-
-
-def _dtype_keyword(record: dict[str, Any]) -> str:
-    """transformers 4.56 renamed from_pretrained's torch_dtype to dtype; the cell's version decides."""
-    from packaging.version import InvalidVersion, Version
-
-    version = (record.get("env") or {}).get("transformers")
-    try:
-        return "dtype" if version is None or Version(version).release >= (4, 56) else "torch_dtype"
-    except InvalidVersion:
-        return "dtype"
-
-
 def _prepare(scenario: Scenario) -> dict[str, Any]:
     spec = scenario.quantization
     if spec.prepare is None:
@@ -309,94 +291,6 @@ def _prepare(scenario: Scenario) -> dict[str, Any]:
     path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
     kwargs = {"use_gradient_checkpointing": False, **path.prepare_kwargs(scenario.checkpointing), **spec.prepare_kwargs}
     return {"prepare": {"function": spec.prepare, "call": call(spec.prepare, kwargs, 4, positional=("model",))}}
-
-
-def _checkpointing(scenario: Scenario, record: dict[str, Any]) -> dict[str, Any]:
-    spec = scenario.checkpointing
-    before = after = trainer = None
-    if spec.enabled and spec.via in ("before-wrap", "after-wrap"):
-        code = _enable_code(spec, (record.get("effective") or {}).get("checkpoint_api"))
-        before, after = (code, None) if spec.via == "before-wrap" else (None, code)
-    elif spec.enabled and spec.via == "trainer":
-        trainer = _trainer_checkpointing(spec)
-    elif spec.enabled and spec.via != "kbit-prepare":
-        raise ReproError(f"no repro recipe for checkpointing path {spec.via!r}")
-    return {
-        "checkpointing_before": before,
-        "checkpointing_after": after,
-        "trainer_checkpointing": trainer,
-        "input_require_grads": spec.input_require_grads,
-    }
-
-
-def _enable_code(spec: Any, recorded_api: str | None) -> str:
-    kwargs = checkpoint_kwargs(spec)
-    api = spec.api if spec.api != "auto" else recorded_api
-
-    def call(name: str, indent: str) -> str:
-        arguments = "" if kwargs is None else f"{KWARGS_PARAMETER[name]}={literal(kwargs)}"
-        return f"{indent}model.{name}({arguments})"
-
-    if api in KWARGS_PARAMETER:
-        return call(api, "    ")
-    # Not recorded (the run failed before): whichever name the installed transformers has.
-    return "\n".join(
-        [
-            '    if hasattr(model, "activation_checkpointing_enable"):  # transformers 5 renamed the switch',
-            call("activation_checkpointing_enable", "        "),
-            "    else:",
-            call("gradient_checkpointing_enable", "        "),
-        ]
-    )
-
-
-def _trainer_checkpointing(spec: Any) -> str:
-    kwargs = checkpoint_kwargs(spec)
-    pad = "        "
-    if spec.api == "auto":
-        choose = '"activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"'
-        lines = [
-            f"{pad}# transformers 5 names these activation_checkpointing*; older ones gradient_checkpointing*",
-            f"{pad}prefix = {choose}",
-        ]
-    else:
-        prefix = (
-            "activation_checkpointing" if spec.api == "activation_checkpointing_enable" else "gradient_checkpointing"
-        )
-        lines = [f"{pad}prefix = {prefix!r}"]
-    lines.append(f"{pad}arguments[prefix] = True")
-    if kwargs is not None:
-        lines.append(f'{pad}arguments[prefix + "_kwargs"] = {literal(kwargs)}')
-    return "\n".join(lines)
-
-
-def _attach(scenario: Scenario, family: Family, task: Task) -> dict[str, Any]:
-    method = METHODS[scenario.peft.method]
-    if not method.attaches:
-        return {"attach": None}
-    task_type = task.peft_task_type
-    base = method.config_kwargs(scenario, family, task_type, accepted=set())
-    full = method.config_kwargs(scenario, family, task_type, accepted=None)
-    extras = {k: v for k, v in full.items() if k not in base}
-    trailing = ("**{key: value for key, value in extras.items() if key in accepted}",) if extras else ()
-    config_call = call(f"peft.{method.config_class}", base, 4, trailing=trailing)
-    wrap = scenario.peft.wrap_kwargs
-    mode = scenario.peft.attach
-    if mode == "add_adapter":
-        attach_call = call("model.add_adapter", wrap, 4, positional=("peft_config",))
-    else:
-        attach_call = "model = " + call("peft.get_peft_model", wrap, 4, positional=("model", "peft_config"))
-    return {
-        "attach": {
-            "config_class": method.config_class,
-            "config_class_literal": literal(method.config_class),
-            "config_call": config_call,
-            "attach_call": attach_call,
-            "extras": literal(extras) if extras else None,
-            "mode": mode,
-            "summary": f"{method.name} through {_ATTACH_CALLS[mode]}",
-        }
-    }
 
 
 def _train(scenario: Scenario, task: Task, record: dict[str, Any]) -> dict[str, Any]:
@@ -442,14 +336,17 @@ def _train_comment(scenario: Scenario, runner: str) -> str:
     return f"{steps.train_steps} step(s) of a plain loop, optimizer {steps.optimizer}"
 
 
-def _imports(context: dict[str, Any]) -> list[str]:
-    names = ["math", "re", "sys", "traceback"]
-    if context["quantized"] or context["runner"] == "trainer":
-        names.append("tempfile")
-    if context["quantized"]:
-        names.append("importlib.util")
-    if (context["attach"] and context["attach"]["extras"]) or context["runner"] == "trainer":
-        names.append("dataclasses")
+def _requirements(scenario: Scenario) -> list[str]:
+    packages = ["torch", "transformers", "peft"]
+    for plugin in plugins_of(scenario):
+        packages += [p for p in plugin.requires if p not in packages]
+    return packages
+
+
+def _imports(context: dict[str, Any], scene: Scene) -> list[str]:
+    names = {"math", "re", "sys", "traceback", *scene.imports}
+    if context["runner"] == "trainer":
+        names.update({"tempfile", "dataclasses"})
     lines = [f"import {name}" for name in sorted(names)]
     modules = "ModuleType, SimpleNamespace" if context["hook_sources"] else "SimpleNamespace"
     return [*lines, f"from types import {modules}", "from typing import Any"]
@@ -463,7 +360,7 @@ def _steps(scenario: Scenario, context: dict[str, Any]) -> str:
         steps.append(f"prepare ({scenario.quantization.prepare})")
     if scenario.checkpointing.enabled:
         steps.append(f"checkpointing ({scenario.checkpointing.via})")
-    if context["attach"]:
-        steps.append(f"attach ({context['attach']['summary']})")
+    if context["code"]["attach"]:
+        steps.append(f"attach ({scenario.peft.method} through {scenario.peft.attach})")
     steps.append("train (" + context["train_comment"] + ")")
     return ", ".join(steps)

@@ -183,7 +183,10 @@ def test_drawn_combinations_are_valid_scenarios_with_only_non_default_fields(fie
     assert scenario is not None, fields  # the strategy builds valid combinations by construction
     # a backend's own options are compared with that backend's defaults
     backend = fields.get("quantization", {}).get("backend")
-    minimal = {"model": {"family": fields["model"]["family"]}, **({"quantization": {"backend": backend}} if backend else {})}
+    minimal = {
+        "model": {"family": fields["model"]["family"]},
+        **({"quantization": {"backend": backend}} if backend else {}),
+    }
     defaults = to_scenario(minimal)
     assert defaults is not None
     resolved, baseline = scenario.model_dump(), defaults.model_dump()

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.dsl.schema import Scenario
 
-# In pipeline order; each point's phase is the one a failure there is recorded in.
+# In pipeline order; each point's phase is the one a failure there is recorded in, unless the
+# plugin acting says otherwise (a checkpointing path's actions are all "enable-checkpointing").
 POINTS: dict[str, str] = {
     "build": "build",
     "quantize": "quantize",
     "prepare": "prepare",
-    "before_attach": "enable-checkpointing",
+    "before_attach": "attach",
     "attach": "attach",
-    "after_attach": "enable-checkpointing",
+    "after_attach": "attach",
 }
 
 
@@ -78,6 +79,10 @@ class Plugin:
     def action(self, point: str) -> Callable[[Stage], None] | None:
         return getattr(self, f"on_{point}", None)
 
+    def phase(self, point: str) -> str:
+        """The phase a failure of this plugin's action at ``point`` is recorded in."""
+        return POINTS[point]
+
     def emitter(self, point: str) -> Callable[[Scene], str | None] | None:
         return getattr(self, f"emit_{point}", None)
 
@@ -85,17 +90,17 @@ class Plugin:
         """Draw this entry's own options into ``fields`` (see harness/explore/strategies.py)."""
 
 
-def walk(plugins: list[Any], point: str) -> list[Callable[[Stage], None]]:
-    """The actions of ``plugins`` at ``point``, in the variant's plugin order."""
-    return [action for plugin in plugins if (action := plugin.action(point)) is not None]
+def walk(plugins: list[Any], point: str) -> list[tuple[str, Callable[[Stage], None]]]:
+    """(phase, action) of ``plugins`` at ``point``, in the variant's plugin order."""
+    return [(plugin.phase(point), action) for plugin in plugins if (action := plugin.action(point)) is not None]
 
 
-def emit(plugins: list[Any], point: str, scene: Scene) -> list[str]:
-    """The code blocks ``plugins`` write at ``point`` (the repro script's part of that step)."""
+def emit(plugins: list[Any], point: str, scene: Scene) -> list[tuple[str, str]]:
+    """(phase, code) blocks ``plugins`` write at ``point`` (the repro script's part of that step)."""
     blocks = []
     for plugin in plugins:
         emitter = plugin.emitter(point)
         code = emitter(scene) if emitter is not None else None
         if code:
-            blocks.append(code)
+            blocks.append((plugin.phase(point), code))
     return blocks

@@ -32,6 +32,9 @@ def checkpoint_kwargs(spec: CheckpointingSpec) -> dict[str, Any] | None:
 class CheckpointingPath(Plugin):
     name = "off"
 
+    def phase(self, point: str) -> str:
+        return "enable-checkpointing"
+
     def prepare_kwargs(self, spec: CheckpointingSpec) -> dict[str, Any]:
         """Keywords for prepare_model_for_kbit_training."""
         return {}

@@ -2,7 +2,8 @@
 
 ``{transformers: "<5", use_reentrant: true}`` holds when the installed transformers is below 5
 and the variant's ``use_reentrant`` axis is true. A package that is not installed satisfies no
-specifier, so ``{bitsandbytes: ">=0"}`` reads as "bitsandbytes is installed".
+specifier, so ``{bitsandbytes: ">=0"}`` reads as "bitsandbytes is installed"; ``{scipy: null}``
+holds where scipy is not installed (an optional dependency of one method).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str
     for key, value in when.items():
         if key in axes:
             continue
+        if key not in ("device", "case") and value is None:
+            continue  # "not installed": any package name may be absent
         if key not in ("device", "case") and isinstance(value, str):
             unknown = _unknown_package(key, axes)
             if unknown:
@@ -126,6 +129,8 @@ def _holds_one(key: str, value: Any, context: Context) -> bool:
     if key == "device":
         return context.device in _as_list(value)
     version = context.version_of(key)
+    if value is None:
+        return version is None
     if version is None:
         return False
     try:

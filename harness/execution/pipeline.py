@@ -33,7 +33,7 @@ from harness.execution.probes import (
 from harness.families import FAMILIES
 from harness.families._base import Unsupported
 from harness.methods import METHODS
-from harness.plugin import POINTS, Stage, walk
+from harness.plugin import Stage, walk
 from harness.quantization import BACKENDS
 
 ALLOCATION_FAILURE = ("can't allocate memory", "CUDA out of memory", "std::bad_alloc")
@@ -95,8 +95,8 @@ class Pipeline:
 
     def walk(self, point: str) -> None:
         """Every plugin's action at ``point``, each recorded in the point's phase."""
-        for action in walk(self.plugins, point):
-            self.clock.enter(POINTS[point])
+        for phase, action in walk(self.plugins, point):
+            self.clock.enter(phase)
             action(self.stage)
 
     def build(self) -> None:
@@ -219,7 +219,7 @@ class Pipeline:
             expected = intent.expected_quantized(self.linear_names, skip)
             self.results["quantized"] = intent.quantized(expected, set(self.quantized_layers), self.backend.name)
         peft_config = self.stage.peft_config
-        if spec.adapter_targets and self.method.attaches and peft_config is not None:
+        if spec.adapter_targets and self.method.tuner_layers and peft_config is not None:
             targets = getattr(peft_config, "target_modules", None)
             if targets is not None:
                 targets = sorted(targets) if isinstance(targets, (set, list, tuple)) else targets
@@ -363,12 +363,15 @@ def judge(
 ) -> dict[str, dict[str, Any]]:
     """Every named check of a variant that ran: outcome checks, intent checks, oracles."""
     spec = scenario.checks
+    method = METHODS[scenario.peft.method]
+    mode = method.gradient_mode(spec.gradients)
     judged: dict[str, dict[str, Any]] = {}
-    if checks.get("trainable_tensors", 0) == 0 and spec.gradients != "off":
+    if checks.get("trainable_tensors", 0) == 0 and mode != "off":
         judged["gradients"] = intent.result(False, "no-trainable-parameters", trainable_tensors=0)
-    elif spec.gradients != "off":
-        failures = _gradient_failures(spec.gradients, checks.get("groups", {}))
-        judged["gradients"] = intent.result(not failures, "; ".join(failures) or "every group got gradients")
+    elif mode != "off":
+        failures = _gradient_failures(mode, checks.get("groups", {}))
+        passed = "every group got gradients" if mode == "all" else f"gradients reached ({method.gradients_why})"
+        judged["gradients"] = intent.result(not failures, "; ".join(failures) or passed)
     if spec.finite:
         judged["finite"] = _finite_check(scenario, checks)
     if spec.update and scenario.steps.optimizer != "none" and checks.get("updated") is not None:

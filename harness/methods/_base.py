@@ -37,6 +37,18 @@ class Method(Plugin):
     needs_feedforward: bool = False
     # Keywords derived from the scenario (AdaLoRA's total_step, prompt lengths).
     derived: Callable[[Scenario], dict[str, Any]] | None = None
+    # "any" where the method's own init leaves some adapter weights without a gradient at step
+    # one by design and peft has no other init (a zero gate, EVA's B=0): the gradients check then
+    # asks for a gradient somewhere, not everywhere; ``gradients_why`` says why in the record.
+    gradients: str = "all"
+    gradients_why: str = ""
+    # False where peft implements the adapter without tuner layers (adaption prompt's
+    # AdaptedAttention): the adapter-targets check has nothing to count.
+    tuner_layers: bool = True
+
+    def gradient_mode(self, asked: str) -> str:
+        """The gradients check for this method: the scenario's, relaxed to "any" by design only."""
+        return "any" if asked == "all" and self.gradients == "any" else asked
 
     @property
     def attaches(self) -> bool:

@@ -29,4 +29,10 @@ class Eva(Method):
         )
 
 
-METHOD = Eva(name="lora-eva", config_class="LoraConfig", fixed={"init_lora_weights": "eva"})
+METHOD = Eva(
+    name="lora-eva",
+    config_class="LoraConfig",
+    fixed={"init_lora_weights": "eva"},
+    gradients="any",
+    gradients_why="EVA initialises A and leaves B at zero by design: A gets no gradient at step one",
+)

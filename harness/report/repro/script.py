@@ -82,12 +82,15 @@ def point_code(scene: Scene) -> dict[str, str | None]:
     """Each point's code: every plugin's block, after one `enter(<phase>)`, as the pipeline walks them."""
     plugins = plugins_of(scene.scenario)
     code: dict[str, str | None] = {}
-    for point, phase in POINTS.items():
-        blocks = emit(plugins, point, scene)
-        entering = [] if point == "build" else [f'    enter("{phase}")']
-        code[point] = "\n".join([*entering, *blocks]) if blocks else None
-    blocks = emit(plugins, "training_arguments", scene)
-    code["training_arguments"] = "\n".join(blocks) if blocks else None
+    for point in POINTS:
+        lines = []
+        for phase, block in emit(plugins, point, scene):
+            if point != "build":  # the script starts in "build"
+                lines.append(f'    enter("{phase}")')
+            lines.append(block)
+        code[point] = "\n".join(lines) or None
+    blocks = [block for _, block in emit(plugins, "training_arguments", scene)]
+    code["training_arguments"] = "\n".join(blocks) or None
     return code
 
 
@@ -110,7 +113,10 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         "seed": scenario.model.seed,
         "device": literal(record.get("device", "cpu")),
         "precision": scenario.precision,
-        "checks": scenario.checks,
+        # the gradients check as the pipeline judges it (a method may relax it by design)
+        "checks": scenario.checks.model_copy(
+            update={"gradients": METHODS[scenario.peft.method].gradient_mode(scenario.checks.gradients)}
+        ),
         "checks_spec": scenario.checks.model_dump(),
         "optimizer": scenario.steps.optimizer,
         "quantized": BACKENDS[scenario.quantization.backend].quantizes,

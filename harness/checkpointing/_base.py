@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from harness.plugin import Plugin, Scene
 
 if TYPE_CHECKING:
-    from harness.dsl.schema import CheckpointingSpec
+    from harness.dsl.schema import CheckpointingSpec, Scenario
 
 KWARGS_PARAMETER = {
     "activation_checkpointing_enable": "activation_checkpointing_kwargs",
@@ -31,6 +31,12 @@ def checkpoint_kwargs(spec: CheckpointingSpec) -> dict[str, Any] | None:
 
 class CheckpointingPath(Plugin):
     name = "off"
+    # The path is an argument of the Trainer: a variant on it runs the Trainer unless told otherwise.
+    implies_trainer = False
+
+    def problem(self, scenario: Scenario) -> str | None:
+        """Why ``scenario`` cannot take this path (checked when it loads); None when it can."""
+        return None
 
     def phase(self, point: str) -> str:
         return "enable-checkpointing"

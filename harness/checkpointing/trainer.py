@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkpointing._base import CheckpointingPath, checkpoint_kwargs
-from harness.dsl.schema import CheckpointingSpec
+from harness.dsl.schema import CheckpointingSpec, Scenario
 from harness.plugin import Scene
 
 NEW_PREFIX, OLD_PREFIX = "activation_checkpointing", "gradient_checkpointing"
@@ -16,6 +16,12 @@ NEW_PREFIX, OLD_PREFIX = "activation_checkpointing", "gradient_checkpointing"
 
 class TrainerPath(CheckpointingPath):
     name = "trainer"
+    implies_trainer = True
+
+    def problem(self, scenario: Scenario) -> str | None:
+        if scenario.steps.runner == "manual":
+            return "checkpointing.via 'trainer' needs steps.runner 'trainer' (or leave runner unset)"
+        return None
 
     def training_arguments(self, spec: CheckpointingSpec, fields: set[str]) -> dict[str, Any]:
         use_new_name = spec.api == "activation_checkpointing_enable" or (spec.api == "auto" and NEW_PREFIX in fields)

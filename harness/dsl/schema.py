@@ -386,13 +386,9 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        if self.checkpointing.via == "trainer" and self.checkpointing.enabled and self.steps.runner == "manual":
-            raise ValueError("checkpointing.via 'trainer' needs steps.runner 'trainer' (or leave runner unset)")
-        if self.checkpointing.via == "kbit-prepare" and self.checkpointing.enabled and not self.quantization.prepare:
-            raise ValueError(
-                "checkpointing.via 'kbit-prepare' needs quantization.prepare "
-                "(prepare_model_for_kbit_training or prepare_model_for_int8_training)"
-            )
+        problem = PATHS[self.checkpointing.via].problem(self) if self.checkpointing.enabled else None
+        if problem:
+            raise ValueError(problem)
         if self.precision.grad_scaler and self.precision.dtype != "fp16":
             raise ValueError("precision.grad_scaler is for fp16 only")
         return self
@@ -401,7 +397,7 @@ class Scenario(Strict):
     def runner(self) -> str:
         if self.steps.runner:
             return self.steps.runner
-        uses_trainer = self.checkpointing.enabled and self.checkpointing.via == "trainer"
+        uses_trainer = self.checkpointing.enabled and PATHS[self.checkpointing.via].implies_trainer
         return "trainer" if uses_trainer else "manual"
 
     @property

@@ -163,9 +163,7 @@ def _draw_checkpointing(draw: st.DrawFn, fields: Fields) -> None:
     put(fields, "checkpointing.enabled", True, False)
     put(fields, "checkpointing.via", via, "before-wrap")
     put(fields, "checkpointing.use_reentrant", use_reentrant)
-    if via == "kbit-prepare" and not fields.get("quantization", {}).get("prepare"):
-        # The path is a keyword of prepare_model_for_kbit_training: it implies the call.
-        put(fields, "quantization.prepare", KBIT_PREPARE)
+    PATHS[via].explore(draw, fields)  # what the path implies (kbit-prepare: the prepare call)
 
 
 def _draw_precision(draw: st.DrawFn, fields: Fields) -> None:
@@ -184,7 +182,8 @@ def _draw_steps(draw: st.DrawFn, fields: Fields) -> None:
     runner = draw(first(None, ["trainer"]))
     optimizer = draw(first("adamw", ["sgd"]))
     put(fields, "steps.train_steps", train_steps, 1)
-    if fields.get("checkpointing", {}).get("via") != "trainer":  # that path implies the Trainer already
+    via = fields.get("checkpointing", {}).get("via")
+    if not (via and PATHS[via].implies_trainer):  # such a path implies the Trainer already
         put(fields, "steps.runner", runner)
     put(fields, "steps.optimizer", optimizer, "adamw")
 

@@ -9,6 +9,7 @@ import pytest
 
 from harness.dsl.catalog import load_catalog, load_file
 from harness.errors import InputError
+from harness.quantization import BACKENDS
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -129,7 +130,7 @@ def test_axes_sharing_a_leaf_name_use_their_full_path(tmp_path: Path) -> None:
         (
             "id: s\ndescription: d\nmodel: {family: llama}\nquantization: {backend: bnb-3bit}\n",
             4,
-            "unknown quantization backend 'bnb-3bit' (valid: bnb-4bit, bnb-8bit, none",
+            "unknown quantization backend 'bnb-3bit' (valid: " + ", ".join(BACKENDS.names()),
         ),
     ],
 )

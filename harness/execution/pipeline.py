@@ -56,7 +56,7 @@ class Pipeline:
         self.method = METHODS[scenario.peft.method]
         self.backend = BACKENDS[scenario.quantization.backend]
         self.path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
-        self.plugins = [self.backend, self.path, self.method]
+        self.plugins = [self.family, self.backend, self.path, self.method]
         self.effective: dict[str, Any] = {}
         self.checks: dict[str, Any] = {}
         # named check -> result; static intent checks are judged at the start of training
@@ -100,25 +100,14 @@ class Pipeline:
             action(self.stage)
 
     def build(self) -> None:
-        import torch
-
+        """A scenario's model hook, else the family, builds the model; then the build point's actions."""
         spec = self.scenario.model
-        batch = None
         if spec.hook:
+            self.clock.enter("build")
             built = load_hook(spec.hook, self.source_dir)(self.scenario, self.device)
-            model, batch = built if isinstance(built, tuple) else (built, None)
-            config = model.config
-        else:
-            config = self.family.config(spec)
-            model_class = self.family.model_class(spec)
-            extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
-            model = model_class._from_config(config, **extra) if extra else model_class(config)
-        if batch is None:
-            generator = torch.Generator().manual_seed(spec.seed)
-            batch = self.family.task(spec).inputs(self.scenario.inputs, config, generator)
-        self.stage.model, self.stage.batch = model, batch
-        self.effective["model_class"] = type(model).__name__
+            self.stage.model, self.stage.batch = built if isinstance(built, tuple) else (built, None)
         self.walk("build")
+        self.effective["model_class"] = type(self.stage.model).__name__
         if not self.backend.quantizes:
             self.remember_load_dtypes(self.stage.model)
 

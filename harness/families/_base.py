@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import choices_hint
+from harness.plugin import Plugin, Scene, Stage
 from harness.registry import UnknownName
 
 if TYPE_CHECKING:
@@ -79,8 +80,9 @@ LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "encoder_layers", "d
 
 
 @dataclass(frozen=True)
-class Family:
-    name: str
+class Family(Plugin):
+    # field(): Plugin's class attribute `name = ""` would otherwise become this field's default
+    name: str = field()
     config_class: str
     tiny: Mapping[str, Any]
     tasks: Mapping[str, Task]
@@ -144,6 +146,50 @@ class Family:
         if model_class is None:
             raise Unsupported(f"transformers {transformers.__version__} has no {name} (family '{self.name}')")
         return model_class
+
+    # -- the build point: the pipeline's action and the repro script's code for it -------------
+
+    def on_build(self, stage: Stage) -> None:
+        """The tiny model from its config class (unless a model hook built it) and its batch."""
+        import torch
+
+        spec = stage.scenario.model
+        if stage.model is None:
+            config = self.config(spec)
+            model_class = self.model_class(spec)
+            extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
+            stage.model = model_class._from_config(config, **extra) if extra else model_class(config)
+        if stage.batch is None:
+            generator = torch.Generator().manual_seed(spec.seed)
+            stage.batch = self.task(spec).inputs(stage.scenario.inputs, stage.model.config, generator)
+
+    def emit_build(self, scene: Scene) -> str:
+        from harness.report.repro.inline import Call, Recorder, literal
+
+        spec = scene.scenario.model
+        task = self.task(spec)
+        lines = []
+        if not spec.hook:
+            values = {**self.tiny, **spec.config}
+            config = self.make_config(Recorder("transformers"), values) if self.make_config else None
+            if not isinstance(config, Call):
+                config = Call("transformers", self.config_class, values)
+            model = f"transformers.{task.model_class}(config)"
+            if spec.attn_implementation:
+                attention = f"attn_implementation={spec.attn_implementation!r}"
+                model = f"transformers.{task.model_class}._from_config(config, {attention})"
+            lines += [
+                f"    # a tiny {self.name} ({task.model_class}) from its config class: random weights, no download",
+                f"    require(transformers, {literal(self.config_class)}, {literal(task.model_class)})",
+                f"    config = {literal(config, 4)}",
+                f"    model = {model}",
+            ]
+        lines += [
+            "    if batch is None:",
+            "        generator = torch.Generator().manual_seed(SEED)",
+            f"        batch = {task.inputs.__name__}(INPUTS, model.config, generator)",
+        ]
+        return "\n".join(lines)
 
 
 def _transformers() -> Any:

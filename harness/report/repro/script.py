@@ -25,9 +25,7 @@ from harness.methods import METHODS
 from harness.plugin import POINTS, Scene, emit
 from harness.quantization import BACKENDS
 from harness.report.repro.inline import (
-    Call,
     Code,
-    Recorder,
     ReproError,
     call,
     docstring,
@@ -70,12 +68,9 @@ def _checkpoint_checks(scenario: Scenario) -> dict[str, Any] | None:
 
 def plugins_of(scenario: Scenario) -> list[Any]:
     """The variant's plugins in the pipeline's order (harness/execution/pipeline.py)."""
-    spec = scenario.checkpointing
-    return [
-        BACKENDS[scenario.quantization.backend],
-        PATHS[spec.via] if spec.enabled else OFF,
-        METHODS[scenario.peft.method],
-    ]
+    path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
+    family = FAMILIES[scenario.model.family]
+    return [family, BACKENDS[scenario.quantization.backend], path, METHODS[scenario.peft.method]]
 
 
 def point_code(scene: Scene) -> dict[str, str | None]:
@@ -169,35 +164,16 @@ def _dtypes(scenario: Scenario) -> dict[str, Any]:
 
 
 def _build(scenario: Scenario, family: Family, task: Task, record: dict[str, Any]) -> dict[str, Any]:
-    spec = scenario.model
-    values = {**family.tiny, **spec.config}
-    config = family.make_config(Recorder("transformers"), values) if family.make_config else None
-    if not isinstance(config, Call):
-        config = Call("transformers", family.config_class, values)
-    model_code = f"transformers.{task.model_class}(config)"
-    if spec.attn_implementation:
-        model_code = (
-            f"transformers.{task.model_class}._from_config(config, attn_implementation={spec.attn_implementation!r})"
-        )
-    hooks = _hooks(scenario, record)
+    """What the build point's code needs beside the plugins' blocks: inlined input builders, hooks."""
     builder = task.inputs
     return {
         "family": family.name,
-        "config_class_literal": literal(family.config_class),
-        "model_class_literal": literal(task.model_class),
-        "config_code": literal(config, 4),
-        "model_code": model_code,
-        "build_comment": (
-            f"a tiny {family.name} ({task.model_class}) from its config class: random weights, nothing downloaded"
-            if not spec.hook
-            else f"the scenario's own model hook {spec.hook}"
-        ),
+        "build_comment": f"the scenario's own model hook {scenario.model.hook}" if scenario.model.hook else "",
         "inputs": literal(scenario.inputs.model_dump(mode="json"), 0),
-        "builder_name": builder.__name__,
         "builder_source": inline_functions([builder, *_trainer_functions(scenario, task)]).rstrip(),
         "groups": literal([list(pair) for pair in family.groups], 0),
         "default_group": literal(family.default_group),
-        **hooks,
+        **_hooks(scenario, record),
     }
 
 

@@ -8,5 +8,6 @@ BACKENDS: Registry = Registry(
         "none": "harness.quantization.none:BACKEND",
         "bnb-4bit": "harness.quantization.bnb:BNB_4BIT",
         "bnb-8bit": "harness.quantization.bnb:BNB_8BIT",
+        "torchao": "harness.quantization.torchao:BACKEND",
     },
 )

@@ -9,5 +9,6 @@ BACKENDS: Registry = Registry(
         "bnb-4bit": "harness.quantization.bnb:BNB_4BIT",
         "bnb-8bit": "harness.quantization.bnb:BNB_8BIT",
         "torchao": "harness.quantization.torchao:BACKEND",
+        "quanto": "harness.quantization.quanto:BACKEND",
     },
 )

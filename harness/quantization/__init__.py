@@ -10,5 +10,6 @@ BACKENDS: Registry = Registry(
         "bnb-8bit": "harness.quantization.bnb:BNB_8BIT",
         "torchao": "harness.quantization.torchao:BACKEND",
         "quanto": "harness.quantization.quanto:BACKEND",
+        "hqq": "harness.quantization.hqq:BACKEND",
     },
 )

@@ -11,5 +11,6 @@ BACKENDS: Registry = Registry(
         "torchao": "harness.quantization.torchao:BACKEND",
         "quanto": "harness.quantization.quanto:BACKEND",
         "hqq": "harness.quantization.hqq:BACKEND",
+        "gptq": "harness.quantization.gptq:BACKEND",
     },
 )

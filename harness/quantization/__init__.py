@@ -12,5 +12,6 @@ BACKENDS: Registry = Registry(
         "quanto": "harness.quantization.quanto:BACKEND",
         "hqq": "harness.quantization.hqq:BACKEND",
         "gptq": "harness.quantization.gptq:BACKEND",
+        "awq": "harness.quantization.awq:BACKEND",
     },
 )

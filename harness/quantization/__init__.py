@@ -13,5 +13,6 @@ BACKENDS: Registry = Registry(
         "hqq": "harness.quantization.hqq:BACKEND",
         "gptq": "harness.quantization.gptq:BACKEND",
         "awq": "harness.quantization.awq:BACKEND",
+        "eetq": "harness.quantization.eetq:BACKEND",
     },
 )

@@ -14,5 +14,6 @@ BACKENDS: Registry = Registry(
         "gptq": "harness.quantization.gptq:BACKEND",
         "awq": "harness.quantization.awq:BACKEND",
         "eetq": "harness.quantization.eetq:BACKEND",
+        "aqlm": "harness.quantization.aqlm:BACKEND",
     },
 )

@@ -46,6 +46,8 @@ class Backend(Plugin):
     Options: ClassVar[type[NoOptions]] = NoOptions
     # None: runs on every device; else the devices its kernels exist for (others: skipped).
     devices: ClassVar[tuple[str, ...] | None] = None
+    # what else limits the backend, said with the skip reason where its devices are missing
+    device_note: ClassVar[str] = ""
     # relative output error of a quantized linear against the unquantized one (quant-error)
     error_bound: ClassVar[float] = 0.1
 
@@ -80,11 +82,14 @@ class Backend(Plugin):
     # -- the quantize point ---------------------------------------------------------------------
 
     def check_available(self, device: str) -> None:
+        # the device first: a CPU machine lacks the kernels whatever is installed
+        if self.devices is not None and device not in self.devices:
+            note = f"; {self.device_note}" if self.device_note else ""
+            devices = ", ".join(self.devices)
+            raise Unsupported(f"quantization backend '{self.name}' has kernels for {devices} only{note}")
         for distribution in self.requires:
             if importlib.util.find_spec(_import_name(distribution)) is None:
                 raise Unsupported(f"{distribution} is not installed (quantization backend '{self.name}')")
-        if self.devices is not None and device not in self.devices:
-            raise Unsupported(f"quantization backend '{self.name}' has kernels for {', '.join(self.devices)} only")
 
     def on_quantize(self, stage: Stage) -> None:
         from harness.execution.pipeline import dtype_keyword, precision_dtype, real_modules

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.dsl import conditions
+from harness.dsl import conditions, hooks
 from harness.dsl.locate import locate, model_of
 from harness.dsl.schema import Expansion, Expectation, Limit, LimitsFile, Scalar, Scenario
 from harness.dsl.yaml_source import Loc, Located, load_yaml
@@ -112,7 +112,23 @@ def load_file(file: Path, limits: Sequence[Limit] = ()) -> list[Variant]:
     if not isinstance(located.data, dict):
         kind = "empty" if located.data is None else type(located.data).__name__
         raise InputError(f"a scenario file holds one mapping, this one is {kind}", file, 1)
-    return expand(located, limits)
+    variants = expand(located, limits)
+    _check_hooks(variants, located)
+    return variants
+
+
+def _check_hooks(variants: Sequence[Variant], located: Located) -> None:
+    """Each hook a variant names exists and defines its function (checked once, nothing run)."""
+    checked: set[str] = set()
+    for variant in variants:
+        for section in ("model", "steps"):
+            reference = getattr(variant.scenario, section).hook
+            if not reference or reference in checked:
+                continue
+            checked.add(reference)
+            problem = hooks.problem(reference, located.file.parent)
+            if problem:
+                raise InputError(f"{section}.hook: {problem}", located.file, located.line_of((section, "hook")))
 
 
 class LimitsLoader:

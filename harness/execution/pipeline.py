@@ -469,12 +469,6 @@ def import_from(module: str, name: str) -> Any:
 
 def load_hook(reference: str, source_dir: Path | None) -> Callable[..., Any]:
     """Resolve a scenario's `module:function` (a .py beside the scenario wins over sys.path)."""
-    module_name, _, function = reference.rpartition(":")
-    candidate = Path(module_name if module_name.endswith(".py") else module_name.replace(".", "/") + ".py")
-    if source_dir is not None and (source_dir / candidate).is_file():
-        spec = importlib.util.spec_from_file_location(f"ft_harness_hook_{candidate.stem}", source_dir / candidate)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    else:
-        module = importlib.import_module(module_name.removesuffix(".py"))
-    return getattr(module, function)
+    from harness.dsl import hooks
+
+    return hooks.load(reference, source_dir)

@@ -27,5 +27,7 @@ FAMILIES: Registry = Registry(
         # vision-language
         "llava": "harness.families.llava:FAMILY",
         "qwen2_vl": "harness.families.qwen2_vl:FAMILY",
+        # any architecture of the installed transformers, named by model.architecture
+        "auto": "harness.families.auto:FAMILY",
     },
 )

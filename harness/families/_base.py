@@ -121,6 +121,15 @@ class Family(Plugin):
     def task(self, spec: ModelSpec) -> Task:
         return self.tasks[self.check_task(spec.task or self.default_task)]
 
+    def target_modules(self, spec: ModelSpec, group: str) -> list[str] | str:
+        """What a method adapts by default: the ``group`` ("attention", "mlp", "all") of targets.
+
+        A family whose modules depend on the architecture (auto) finds them in the built model."""
+        return self.targets[group]
+
+    def feedforward_modules(self, spec: ModelSpec) -> list[str]:
+        return list(self.feedforward)
+
     def group_of(self, parameter_name: str) -> str:
         for pattern, group in self.groups:
             if re.search(pattern, parameter_name):

@@ -63,11 +63,13 @@ class Method(Plugin):
         if task_type and spec.attach == "get_peft_model":
             kwargs["task_type"] = task_type
         if self.targets is not None:
-            targets = spec.target_modules if spec.target_modules is not None else family.targets[self.targets]
+            targets = spec.target_modules
+            if targets is None:
+                targets = family.target_modules(scenario.model, self.targets)
             kwargs["target_modules"] = targets
             if self.needs_feedforward:
                 listed = targets if isinstance(targets, list) else []
-                kwargs["feedforward_modules"] = [m for m in family.feedforward if m in listed]
+                kwargs["feedforward_modules"] = [m for m in family.feedforward_modules(scenario.model) if m in listed]
         extras = dict(self.derived(scenario)) if self.derived is not None else {}
         if spec.init == "non-identity":
             extras.update(self.non_identity)

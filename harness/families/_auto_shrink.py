@@ -1,0 +1,160 @@
+"""A tiny config for any config class: every size field shrunk, every other field its default.
+
+The config class is built with no arguments (its own defaults, sub-configs included), then each
+size field is replaced, consistently across the config: widths, feed-forward widths, depth,
+attention heads and key/value heads (grouped-query layouts stay grouped, multi-query stays
+multi-query), head widths, experts, vocabulary, positions and image geometry, in every
+sub-config (text, vision, audio, encoder, decoder). What is returned are keyword arguments for the
+config class (sub-configs as dicts, with their model type), so the pipeline and a repro script
+build the config by the same call. Nothing else is written: a behavioural default (activation,
+norm, rope, tying, attention layout) stays the class's own.
+
+The result is cached per config class (cheap to compute again, but a sweep builds hundreds);
+weights are never cached: every variant builds its model from the config, seeded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+# leaf field name -> tiny value (or a rule applied below); one explicit list, so that a flag, an
+# activation or an id is never shrunk by accident
+WIDTH = re.compile(
+    r"^(hidden_size|d_model|n_embd|n_embed|embed_dim|embedding_size|word_embed_proj_dim|projection_dim"
+    r"|model_dim|d_embed|emb_dim|dim|text_hidden_size|vision_hidden_size)$"
+)
+FEEDFORWARD = re.compile(
+    r"^(intermediate_size|d_ff|n_inner|ffn_dim|\w+_ffn_dim|ffn_hidden_size|hidden_dim|inner_dim"
+    r"|shared_expert_intermediate_size|intermediate_size_mlp)$"
+)
+EXPERT_FEEDFORWARD = re.compile(r"^(moe_intermediate_size|expert_intermediate_size|moe_ffn_hidden_size)$")
+LAYERS = re.compile(r"^(num_hidden_layers|n_layer|n_layers|num_layers|num_decoder_layers|\w+_layers|depth)$")
+HEADS = re.compile(r"^(num_attention_heads|n_head|n_heads|num_heads|\w+_attention_heads)$")
+KV_HEADS = re.compile(r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv)$")
+HEAD_DIM = re.compile(r"^(head_dim|d_kv|kv_channels|attention_head_size)$")
+EXPERTS = re.compile(r"^(num_experts|num_local_experts|n_routed_experts|moe_num_experts)$")
+TOP_K = re.compile(r"^(num_experts_per_tok|moe_topk|num_selected_experts|top_k|moe_top_k)$")
+POSITIONS = re.compile(r"^(max_position_embeddings|n_positions|max_source_positions|max_target_positions|n_ctx)$")
+VOCABULARY = re.compile(r"^vocab_size$")
+# state-space layers: the state width and the scan's chunk (pure-torch scans cost per chunk element)
+SSM_STATE = re.compile(r"^(state_size|ssm_state_size|mamba_d_state|d_state|chunk_size|mamba_chunk_size)$")
+TINY_SSM_STATE = 16
+TOKEN_ID = re.compile(r"(_token_id|_token_index|_token_ids)$")
+# bookkeeping of to_dict(), never passed back
+BOOKKEEPING = {"transformers_version", "_name_or_path", "architectures", "_commit_hash", "_attn_implementation"}
+
+TINY_WIDTH = 64
+TINY_FEEDFORWARD = 128
+TINY_EXPERT_FEEDFORWARD = 32
+TINY_LAYERS = 2
+TINY_HEADS = 4
+TINY_EXPERTS = 4
+TINY_POSITIONS = 64
+TINY_VOCABULARY = 128
+# A default id beyond this is not a token of a tiny vocabulary worth keeping: the vocabulary grows
+# to hold every special id up to it (ids keep their default values), past it the build is refused.
+LARGEST_KEPT_TOKEN_ID = 300_000
+
+
+class CannotShrink(Exception):
+    """The config cannot be made tiny by sizes alone (the reason says which field and why)."""
+
+
+def is_sub_config(value: Any) -> bool:
+    return hasattr(value, "to_dict") and hasattr(value, "model_type")
+
+
+def special_ids(config: Any) -> set[int]:
+    """Every token id a config (and its sub-configs) names: pad, bos, eos, image, audio, ..."""
+    found: set[int] = set()
+    for key, value in vars(config).items():
+        if is_sub_config(value):
+            found |= special_ids(value)
+        elif TOKEN_ID.search(key):
+            values = value if isinstance(value, (list, tuple)) else [value]
+            found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+    return found
+
+
+def _kv_heads(default_kv: int, default_heads: int | None, heads: int) -> int:
+    """Grouped-query stays grouped, multi-query stays multi-query, full multi-head stays full."""
+    if default_kv <= 1:
+        return default_kv
+    if default_heads is not None and default_kv >= default_heads:
+        return heads
+    return max(1, heads // 2)
+
+
+def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
+    """The size fields of ``config`` (not of its sub-configs) with their tiny values."""
+    values = {key: value for key, value in vars(config).items() if not key.startswith("_")}
+    integers = {k: v for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
+    default_heads = next((v for k, v in integers.items() if HEADS.match(k)), None)
+    heads = min(default_heads or TINY_HEADS, TINY_HEADS)
+    # multi-head latent attention ties head_dim to its rope width; long-context rope (longrope,
+    # yarn with an original length) computes its factors from the lengths: both left as they are
+    keeps_head_dim = "qk_rope_head_dim" in values
+    keeps_positions = "original_max_position_embeddings" in values
+    rules: list[tuple[re.Pattern[str], Any]] = [
+        (WIDTH, lambda v: min(v, TINY_WIDTH)),
+        (FEEDFORWARD, lambda v: min(v, TINY_FEEDFORWARD)),
+        (EXPERT_FEEDFORWARD, lambda v: min(v, TINY_EXPERT_FEEDFORWARD)),
+        (LAYERS, lambda v: min(v, TINY_LAYERS)),
+        (HEADS, lambda v: min(v, TINY_HEADS)),
+        (KV_HEADS, lambda v: _kv_heads(v, default_heads, heads)),
+        (HEAD_DIM, lambda v: v if keeps_head_dim else min(v, TINY_WIDTH // heads)),
+        (EXPERTS, lambda v: min(v, TINY_EXPERTS)),
+        (POSITIONS, lambda v: v if keeps_positions else min(v, TINY_POSITIONS)),
+        (SSM_STATE, lambda v: min(v, TINY_SSM_STATE)),
+        (VOCABULARY, lambda v: min(v, vocabulary) if v >= TINY_VOCABULARY else v),
+    ]
+    out: dict[str, Any] = {}
+    for key, value in integers.items():
+        rule = next((shrink for pattern, shrink in rules if pattern.match(key)), None)
+        if rule is not None and rule(value) != value:
+            out[key] = rule(value)
+    experts = next((out[k] for k in out if EXPERTS.match(k)), None)
+    if experts is not None:
+        out.update({k: min(v, experts) for k, v in integers.items() if TOP_K.match(k) and v > experts})
+    patch, image = integers.get("patch_size"), integers.get("image_size")
+    if patch and image and image > 4 * patch:
+        out["image_size"] = 4 * patch  # a 4x4 grid of patches
+    return out
+
+
+def tiny_kwargs(config: Any, vocabulary: int) -> dict[str, Any]:
+    """Keyword arguments rebuilding ``config`` tiny: its size fields, and each sub-config as a dict."""
+    kwargs = shrink_values(config, vocabulary)
+    for key, value in vars(config).items():
+        if key.startswith("_") or not is_sub_config(value):
+            continue
+        # the sub-config as the composite config made it (not its class's bare defaults), tiny
+        tiny = tiny_kwargs(value, vocabulary)
+        sub = {k: v for k, v in value.to_diff_dict().items() if k not in BOOKKEEPING}
+        # per-layer lists (layer_types, ...) follow the depth: the class derives them again
+        depths = {value_ for key_, value_ in vars(value).items() if LAYERS.match(key_) and isinstance(value_, int)}
+        sub = {k: v for k, v in sub.items() if not (isinstance(v, list) and len(v) in depths and len(v) > TINY_LAYERS)}
+        sub.update(tiny)
+        sub["model_type"] = value.model_type
+        kwargs[key] = sub
+    return kwargs
+
+
+def tiny_vocabulary(config: Any) -> int:
+    ids = special_ids(config)
+    largest = max(ids, default=0)
+    if largest > LARGEST_KEPT_TOKEN_ID:
+        raise CannotShrink(f"a special token id ({largest}) lies beyond any tiny vocabulary")
+    return max(TINY_VOCABULARY, largest + 1)
+
+
+@functools.cache
+def tiny_config_kwargs(config_class_name: str) -> dict[str, Any]:
+    """The keyword arguments of the tiny config of a transformers config class (cached)."""
+    import transformers
+
+    config_class = getattr(transformers, config_class_name)
+    default = config_class()
+    return tiny_kwargs(default, tiny_vocabulary(default))

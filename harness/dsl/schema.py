@@ -73,6 +73,9 @@ class ModelSpec(Strict):
     hook: Annotated[str | None, Field(pattern=HOOK_REF)] = Field(
         None, description="module:function building a custom model; see README"
     )
+    architecture: str | None = Field(
+        None, description="family auto: a model type (llama) or config class (LlamaConfig) of transformers"
+    )
 
     @field_validator("family")
     @classmethod
@@ -83,6 +86,12 @@ class ModelSpec(Strict):
     def _known_task(self) -> ModelSpec:
         if self.task is not None:
             FAMILIES[self.family].check_task(self.task)
+        if (self.family == "auto") != (self.architecture is not None):
+            raise ValueError("model.architecture is what family 'auto' builds, and only it: set both or neither")
+        if self.architecture is not None:
+            from harness.families.auto import check_architecture
+
+            check_architecture(self.architecture, self.task)
         return self
 
 

@@ -20,6 +20,7 @@ from harness.errors import EXIT_BAD_INPUT, InputError
 # name -> (module:attribute of the click command, one-line help shown by `harness --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.commands.run:run_command", "Run scenarios on the installed stack."),
+    "sweep": ("harness.commands.sweep:sweep_command", "Run a base scenario over every architecture transformers has."),
     "list": ("harness.commands.catalog:list_command", "List scenario variants and what they expect here."),
     "show": ("harness.commands.catalog:show_command", "Show a variant and its latest recorded result."),
     "schema": ("harness.commands.catalog:schema_command", "Print the JSON Schema of scenarios or records."),

@@ -4,20 +4,51 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from harness import console
+from harness.dsl.catalog import Variant
 from harness.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, InputError
 from harness.execution.pool import Limits
+from harness.record import Record
 from harness.results import completed_ids, run_id_of
-from harness.runner import Interrupted, RunOptions, new_run_id, run
+from harness.runner import Interrupted, RunOptions, RunResult, new_run_id, run
 from harness.selection import select, without_checks
 
 RUNS_DIR = Path("reports") / "runs"
 # The shell's convention: 128 + the signal's number.
 EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def execute(
+    variants: list[Variant], options: RunOptions, summarize: Callable[[list[Record]], None] = console.summary
+) -> RunResult:
+    """Run ``variants`` through the warm pool with a progress bar, then ``summarize`` and the totals.
+
+    `harness run` and `harness sweep` share it; an interrupted run exits here (130/143)."""
+    # Installed explicitly, SIGINT included: a run started as a background job of a
+    # non-interactive shell inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler of its own, so Ctrl-C or `kill -INT` would be lost.
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with console.progress(len(variants)) as on_record:
+            result = run(variants, options, on_record)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    summarize(result.records)
+    console.totals(result.records, result.wall_s, str(options.out))
+    if result.interrupted:
+        console.err.print(
+            f"interrupted by {result.interrupted}: {len(result.records)} of {len(variants)} variants recorded in "
+            f"{options.out}; `harness run ... --out {options.out} --resume` runs the rest",
+            markup=False,
+        )
+        sys.exit(EXIT_INTERRUPTED[result.interrupted])
+    return result
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -95,25 +126,7 @@ def run_command(
         run_id=run_id,
         repeat=repeat,
     )
-    # Installed explicitly, SIGINT included: a run started as a background job of a
-    # non-interactive shell inherits SIGINT ignored, and Python then installs no
-    # KeyboardInterrupt handler of its own, so Ctrl-C or `kill -INT` would be lost.
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with console.progress(len(variants)) as on_record:
-            result = run(variants, options, on_record)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    console.summary(result.records)
-    console.totals(result.records, result.wall_s, str(out))
-    if result.interrupted:
-        console.err.print(
-            f"interrupted by {result.interrupted}: {len(result.records)} of {len(variants)} variants recorded in "
-            f"{out}; `harness run ... --out {out} --resume` runs the rest",
-            markup=False,
-        )
-        sys.exit(EXIT_INTERRUPTED[result.interrupted])
+    result = execute(variants, options)
     if catalog.errors:
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(EXIT_UNEXPECTED if result.unexpected else EXIT_OK)

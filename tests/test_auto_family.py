@@ -1,0 +1,122 @@
+"""The auto family: a tiny model of any architecture, on the real stack.
+
+A handful of architectures of different layouts (decoder, grouped-query, mixture of experts,
+encoder-decoder, state-space, vision-language) stand for the few hundred the sweep covers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, harness
+from test_family_defaults import flatten, is_size
+
+from harness.dsl.schema import ModelSpec
+from harness.families import FAMILIES
+from harness.families._auto_shrink import EXPERT_FEEDFORWARD, EXPERTS, FEEDFORWARD, LAYERS, SSM_STATE, TOP_K, WIDTH
+
+transformers = pytest.importorskip("transformers")
+
+SAMPLE = ["llama", "qwen3_moe", "gpt2", "gemma3", "mamba"]
+PER_LAYER = {"layer_types"}
+# sizes a config class derives from the width itself (Mamba: ceil(hidden_size / 16))
+DERIVED = {"time_step_rank"}
+IGNORED = {"transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype"}
+
+
+def auto_size(path: str) -> bool:
+    """test_family_defaults' notion of size, plus what only the auto shrinker touches (experts)."""
+    leaf = path.rsplit(".", 1)[-1]
+    return (
+        is_size(path)
+        or any(p.match(leaf) for p in (WIDTH, FEEDFORWARD, EXPERT_FEEDFORWARD, LAYERS, EXPERTS, TOP_K, SSM_STATE))
+        or leaf in DERIVED
+    )
+
+
+@pytest.mark.parametrize("architecture", SAMPLE)
+def test_tiny_config_changes_sizes_only(architecture: str) -> None:
+    family = FAMILIES["auto"]
+    tiny = family.config(ModelSpec(family="auto", architecture=architecture))
+    default = type(tiny)()
+    mine, theirs = flatten(tiny.to_dict()), flatten(default.to_dict())
+    changed = [
+        f"{path}: {mine.get(path)!r} (default {theirs.get(path)!r})"
+        for path in sorted(set(mine) | set(theirs))
+        if path.rsplit(".", 1)[-1] not in IGNORED | PER_LAYER
+        and mine.get(path) != theirs.get(path)
+        and not auto_size(path)
+    ]
+    assert not changed, f"{architecture}: behavioural fields changed:\n" + "\n".join(changed)
+    sizes = [p for p in mine if auto_size(p) and mine[p] != theirs.get(p)]
+    assert sizes, f"{architecture}: nothing was shrunk"
+
+
+def test_heads_stay_consistent_grouped_query_stays_grouped() -> None:
+    config = FAMILIES["auto"].config(ModelSpec(family="auto", architecture="llama"))
+    assert config.hidden_size % config.num_attention_heads == 0
+    assert config.num_key_value_heads == config.num_attention_heads  # Llama's default is full multi-head
+    mistral = FAMILIES["auto"].config(ModelSpec(family="auto", architecture="mistral"))
+    assert mistral.num_key_value_heads < mistral.num_attention_heads  # Mistral's default is grouped-query
+
+
+@pytest.mark.parametrize(
+    ("architecture", "task", "attention"),
+    [
+        ("llama", "causal-lm", ["q_proj", "v_proj"]),
+        ("gpt2", "causal-lm", ["c_attn"]),
+        ("t5", "seq2seq-lm", ["q", "v"]),
+        ("bert", "seq-cls", ["query", "value"]),
+    ],
+)
+def test_targets_are_the_models_own_attention_projections(architecture: str, task: str, attention: list[str]) -> None:
+    family = FAMILIES["auto"]
+    assert (
+        family.target_modules(ModelSpec(family="auto", architecture=architecture, task=task), "attention") == attention
+    )
+
+
+def test_a_text_only_batch_leaves_the_vision_tower_out_of_the_targets() -> None:
+    targets = FAMILIES["auto"].target_modules(ModelSpec(family="auto", architecture="gemma3"), "attention")
+    assert isinstance(targets, str)
+    import re
+
+    assert re.fullmatch(targets, "model.language_model.layers.0.self_attn.q_proj")
+    assert not re.fullmatch(targets, "model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj")
+
+
+def test_unknown_architecture_is_bad_input_with_a_suggestion_and_no_torch(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("id: bad\ndescription: x\nmodel: {family: auto, architecture: lama}\n")
+    done = harness("list", scenario)
+    assert done.code == 2, done.stdout + done.stderr
+    assert "did you mean 'llama'" in done.stdout + done.stderr
+    probe = "import sys; from harness.dsl.schema import ModelSpec; ModelSpec(family='auto', architecture='t5', task='seq2seq-lm'); print('torch' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+        == "False"
+    )
+
+
+def test_runs_pass_and_an_unbuildable_config_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    scenario = tmp_path / "auto.yaml"
+    scenario.write_text(
+        "id: auto\ndescription: x\nmodel: {family: auto, architecture: llama}\n"
+        "checkpointing: {enabled: true, use_reentrant: false}\n"
+        "cases:\n"
+        "  llama: {}\n"
+        "  t5: {model.architecture: t5, model.task: seq2seq-lm}\n"
+        "  mamba: {model.architecture: mamba}\n"
+        "  refused: {model.config: {hidden_size: -1}}\n"
+        "expect:\n  - when: {case: refused}\n    outcome: skipped\n  - outcome: passed\n"
+    )
+    done = harness("run", scenario, "-j", "2", out=tmp_path / "out.jsonl")
+    records = done.by_id()
+    assert done.code == 0, done.stdout + done.stderr
+    assert records["auto[refused]"]["phase"] == "build"
+    assert "LlamaConfig refuses the tiny sizes" in records["auto[refused]"]["reason"]
+    assert records["auto[llama]"]["effective"]["auto_targets"]["attention"] == ["q_proj", "v_proj"]
+    assert records["auto[mamba]"]["effective"]["auto_targets"]["role"].startswith("no attention projections")

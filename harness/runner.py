@@ -18,7 +18,8 @@ from harness.dsl.catalog import Variant
 from harness.dsl.conditions import Context
 from harness.execution.pool import Limits, StackImportError, WorkerPool, import_failed
 from harness.execution.stack import FINGERPRINT_PACKAGES, fingerprint
-from harness.record import SCHEMA, ErrorInfo, Record, Signature, Verdict
+from harness.observation import Observation
+from harness.record import SCHEMA, Record, Signature, Verdict
 from harness.results import ResultWriter
 from harness.signature import signature_id, signature_text
 from harness.verdict import claims, expectation
@@ -264,32 +265,34 @@ def _encodable(value: Any) -> Any:
 def _record(
     variant: Variant, observation: dict[str, Any], env: dict[str, Any], options: RunOptions, run_id: str
 ) -> Record:
+    # what a child sent is untrusted: a field of the wrong shape fails here, naming the field
+    observed = Observation.model_validate(observation)
+    observation = observed.model_dump(mode="json", by_alias=True)
     device = env.get("device", options.device)
     context = Context(
         versions={p: env.get(p) for p in FINGERPRINT_PACKAGES if p in env} | {"python": env.get("python")},
         device=device,
         axes=variant.axes,
     )
-    error = observation.get("error")
     return Record(
         **_identity(variant, options, run_id),
         axes={k: v for k, v in variant.axes.items() if "." not in k},
         device=device,
-        outcome=observation["outcome"],
-        phase=observation.get("phase"),
-        at=observation.get("at"),
-        reason=observation.get("reason"),
-        error=ErrorInfo.model_validate(error) if error else None,
+        outcome=observed.outcome,
+        phase=observed.phase,
+        at=observed.at,
+        reason=observed.reason,
+        error=observed.error,
         signature=_signature(observation),
-        logs=observation.get("logs", []),
-        warnings=observation.get("warnings", []),
-        output_tail=observation.get("output_tail", ""),
-        effective=observation.get("effective", {}),
-        checks=observation.get("checks", {}),
-        timings=observation.get("timings", {}),
-        duration_s=observation.get("duration_s", 0.0),
-        peak_rss_mb=observation.get("peak_rss_mb"),
-        peak_cuda_mb=observation.get("peak_cuda_mb"),
+        logs=observed.logs,
+        warnings=observed.warnings,
+        output_tail=observed.output_tail,
+        effective=observed.effective,
+        checks=observed.checks,
+        timings=observed.timings,
+        duration_s=observed.duration_s,
+        peak_rss_mb=observed.peak_rss_mb,
+        peak_cuda_mb=observed.peak_cuda_mb,
         env=env,
         expectation=expectation(variant.scenario, observation, context),
         claims=claims(variant.scenario, observation, context),

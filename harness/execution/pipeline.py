@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
 from harness.dsl.schema import TORCH_DTYPES, Scenario
@@ -33,6 +35,7 @@ from harness.execution.probes import (
 from harness.families import FAMILIES
 from harness.families._base import Unsupported
 from harness.methods import METHODS
+from harness.observation import Observation
 from harness.plugin import Stage, walk
 from harness.quantization import BACKENDS
 
@@ -264,7 +267,8 @@ def precision_dtype(scenario: Scenario) -> Any:
 def run_variant(
     scenario: Scenario, device: str, on_phase: Callable[[str], None], source_dir: Path | None = None
 ) -> dict[str, Any]:
-    """Run a variant and return its observation; never raises for a failure of the variant."""
+    """Run a variant and return its observation (an :class:`Observation`'s wire form); never
+    raises for a failure of the variant."""
     reference = _fork_reference(scenario, device, source_dir)
     started = time.monotonic()
     clock = PhaseClock(on_phase)
@@ -311,7 +315,10 @@ def run_variant(
             observation.update(outcome="silent", reason="; ".join(failed))
     elif results:
         observation["checks"]["results"] = results
-    return observation
+    try:
+        return Observation.model_validate(observation).wire()
+    except ValidationError:
+        return observation  # sent as it is: the parent names what is wrong in a crashed record
 
 
 def _fork_reference(scenario: Scenario, device: str, source_dir: Path | None) -> oracles.ReferenceRun | None:

@@ -19,6 +19,7 @@ import yaml
 from harness import packages
 from harness.dsl.schema import OutcomePattern
 from harness.explore.strategies import DEFAULT_FAMILY, Fields, non_default
+from harness.quantization import BACKENDS
 from harness.record import Record
 from harness.signature import normalize
 from harness.verdict import mismatches
@@ -80,7 +81,9 @@ def escape(text: str) -> str:
 
 def expectation(record: Record, env: dict[str, Any]) -> dict[str, Any]:
     """The observed outcome as an `expect` entry, checked against the record it came from."""
-    entry: dict[str, Any] = {"when": _Flow(found_since(env)), "outcome": record.outcome, "phase": record.phase}
+    backend = str((record.scenario.get("quantization") or {}).get("backend", "none"))
+    since = found_since(env, BACKENDS[backend].requires if backend in BACKENDS else ())
+    entry: dict[str, Any] = {"when": _Flow(since), "outcome": record.outcome, "phase": record.phase}
     if record.error is not None and record.outcome == "failed":
         entry["error"] = record.error.type.rsplit(".", 1)[-1]
         piece = distinctive(record.error.message)
@@ -99,14 +102,17 @@ def expectation(record: Record, env: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v is not None}
 
 
-def found_since(env: dict[str, Any]) -> dict[str, str]:
+def found_since(env: dict[str, Any], backend_packages: tuple[str, ...] = ()) -> dict[str, str]:
     """`when:` conditions from the versions found with on (local build tags like +cpu dropped), for
-    the packages that decide what a fine-tuning step does (``packages.bounded()``).
+    the packages that decide what this fine-tuning step does: torch, transformers, peft and the
+    quantization backend's own packages (another backend's package, installed or not, changes
+    nothing here).
 
     Exact pins would make the entry expect `passed` on the next release of any of these packages,
     so every release would break the catalog's own run without anything having been fixed.
     """
-    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in packages.bounded() if env.get(name)}
+    names = (*packages.MODEL_STACK, *backend_packages)
+    return {name: ">=" + str(env[name]).split("+", 1)[0] for name in names if env.get(name)}
 
 
 def describe(fields: Fields, record: Record) -> str:

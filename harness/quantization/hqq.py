@@ -24,8 +24,9 @@ class Hqq(Backend):
     name = "hqq"
     Options = HqqOptions
     requires = ("hqq",)
-    # calibrated on the catalog with hqq 0.2.8.post1 / transformers 4.57.6 (2026-12-02, fp32 and
-    # bf16): at most 0.006 (8 bit), 0.09 (4), 0.2 (3), 0.4 (2); about 2x room
+    # calibrated on the catalog with hqq 0.2.8.post1 / transformers 4.57.6 (2026-12-02, fp32 only:
+    # bf16 fails at forward there): worst measured 0.006 (8 bit), 0.098 (4), 0.19 (3), 0.47 (2);
+    # about 2x room (1 bit: not measured, a loose bound)
     BOUNDS: ClassVar[dict[int, float]] = {8: 0.02, 4: 0.2, 3: 0.4, 2: 0.8, 1: 2.0}
 
     def quantization_config(self, options: HqqOptions, modules: Modules) -> Any:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 POINTS: dict[str, str] = {
     "build": "build",
     "quantize": "quantize",
-    "prepare": "prepare",
+    # (here the pipeline's own step calls peft's prepare_model_for_kbit_training, with the
+    # checkpointing path's keywords)
     "before_attach": "attach",
     "attach": "attach",
     "after_attach": "attach",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from harness.dsl.schema import Dtype
 from harness.quantization._base import Backend, BackendOptions, Modules
-
-Dtype = Literal["float32", "bfloat16", "float16"]
 
 
 class FourBitOptions(BackendOptions):
@@ -56,7 +55,7 @@ class FourBit(BitsAndBytes):
 
         put(fields, "quantization.quant_type", draw(first("nf4", ["fp4"])), "nf4")
         put(fields, "quantization.double_quant", draw(first(False, [True])), False)
-        put(fields, "quantization.compute_dtype", draw(first("float32", ["bfloat16", "float16"])), "float32")
+        put(fields, "quantization.compute_dtype", draw(first("float32", Dtype.__args__)), "float32")
 
 
 class EightBit(BitsAndBytes):

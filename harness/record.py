@@ -137,6 +137,11 @@ class Record(Open):
     duration_s: float = 0.0
     peak_rss_mb: float | None = None
     peak_cuda_mb: float | None = None
+    ranks: list[dict[str, Any]] | None = Field(
+        None,
+        description="distributed variants: each rank's outcome, phase, error, signature and checks; the record's "
+        "own outcome is the first failing rank's (effective.distributed.first_failing_rank), else rank 0's",
+    )
     env: dict[str, Any] = Field(default_factory=dict)
     expectation: Verdict
     claims: list[ClaimVerdict] = Field(default_factory=list)

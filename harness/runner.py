@@ -293,6 +293,7 @@ def _record(
         duration_s=observed.duration_s,
         peak_rss_mb=observed.peak_rss_mb,
         peak_cuda_mb=observed.peak_cuda_mb,
+        ranks=observation.get("ranks"),
         env=env,
         expectation=expectation(variant.scenario, observation, context),
         claims=claims(variant.scenario, observation, context),

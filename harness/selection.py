@@ -100,6 +100,8 @@ def searchable(variant: Variant) -> str:
     ]
     if scenario.checkpointing.enabled:
         words.append(scenario.checkpointing.via)
+    if scenario.distributed.strategy != "none":  # -k ddp, -k "fsdp2 and torchrun", -k distributed
+        words += ["distributed", scenario.distributed.strategy, scenario.distributed.launcher]
     return " ".join(words).lower()
 
 

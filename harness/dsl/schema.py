@@ -17,6 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from harness import outcomes, predicates
 from harness.checkpointing import PATHS
+from harness.distributed import LAUNCHERS, STRATEGIES
+from harness.distributed.options import DeepSpeedOptions, FsdpOptions
 from harness.families import FAMILIES
 from harness.methods import METHODS
 from harness.quantization import BACKENDS
@@ -200,6 +202,51 @@ class CheckpointingSpec(Strict):
         return PATHS.check(value)
 
 
+class DistributedSpec(Strict):
+    """Several processes training one model: the strategy, the ranks and how they are started."""
+
+    strategy: Annotated[str, Field(json_schema_extra={"enum": STRATEGIES.names()})] = Field(
+        "none", description="none, ddp, fsdp (FullyShardedDataParallel), fsdp2 (fully_shard) or deepspeed"
+    )
+    world_size: int = Field(2, ge=1, le=8, description="number of ranks")
+    launcher: Literal[LAUNCHERS] = Field(  # type: ignore[valid-type]
+        "inline",
+        description="inline: ranks forked from the warm worker (CPU) or spawned (CUDA); torchrun / accelerate: "
+        "fresh interpreters started by `torchrun` / `accelerate launch`",
+    )
+    backend: Literal["auto", "gloo", "nccl"] = Field("auto", description="auto: gloo on CPU, nccl on CUDA")
+    find_unused_parameters: bool | None = Field(
+        None,
+        description="ddp: DDP(find_unused_parameters=...) in a manual loop, TrainingArguments."
+        "ddp_find_unused_parameters under the Trainer; None leaves the library's choice",
+    )
+    static_graph: bool = Field(False, description="ddp: DDP(static_graph=True) / ddp_static_graph")
+    fsdp: FsdpOptions = Field(default_factory=FsdpOptions, description="fsdp / fsdp2 only")
+    deepspeed: DeepSpeedOptions = Field(default_factory=DeepSpeedOptions, description="deepspeed only")
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        return STRATEGIES.check(value)
+
+    @model_validator(mode="after")
+    def _options_of_the_strategy(self) -> DistributedSpec:
+        owners = {
+            "find_unused_parameters": ("ddp",),
+            "static_graph": ("ddp",),
+            "fsdp": ("fsdp", "fsdp2"),
+            "deepspeed": ("deepspeed",),
+        }
+        for name, strategies in owners.items():
+            # compared with the default, not by presence: a resolved scenario dumped and read back sets all
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if getattr(self, name) != default and self.strategy not in strategies:
+                raise ValueError(
+                    f"distributed.{name} applies to strategy {' / '.join(strategies)}, not '{self.strategy}'"
+                )
+        return self
+
+
 class PrecisionSpec(Strict):
     dtype: ShortDtype = "fp32"
     mode: Literal["weights", "autocast"] = Field(
@@ -379,6 +426,7 @@ class Scenario(Strict):
     peft: PeftSpec = Field(default_factory=PeftSpec)
     quantization: QuantizationSpec = Field(default_factory=QuantizationSpec)
     checkpointing: CheckpointingSpec = Field(default_factory=CheckpointingSpec)
+    distributed: DistributedSpec = Field(default_factory=DistributedSpec)
     precision: PrecisionSpec = Field(default_factory=PrecisionSpec)
     inputs: InputsSpec = Field(default_factory=InputsSpec)
     steps: StepsSpec = Field(default_factory=StepsSpec)
@@ -400,6 +448,9 @@ class Scenario(Strict):
             raise ValueError(problem)
         if self.precision.grad_scaler and self.precision.dtype != "fp16":
             raise ValueError("precision.grad_scaler is for fp16 only")
+        problem = STRATEGIES[self.distributed.strategy].problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -445,4 +496,21 @@ def scenario_file_json_schema() -> dict[str, Any]:
             "description": listed.get("description", ""),
             "anyOf": [{"$ref": f"#/$defs/{item}"}, {"type": "array", "items": {"$ref": f"#/$defs/{item}"}}],
         }
+    schema["$defs"]["QuantizationSpec"]["allOf"] = _backend_options_schemas(schema["$defs"])
     return schema
+
+
+def _backend_options_schemas(definitions: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per backend named in a `quantization:` block: its own fields (each backend's ``Options``)."""
+    common = definitions["QuantizationSpec"]["properties"]
+    branches = []
+    for name in BACKENDS.names():
+        options = BACKENDS[name].Options.model_json_schema(ref_template="#/$defs/{model}")
+        definitions.update(options.pop("$defs", {}))
+        branches.append(
+            {
+                "if": {"properties": {"backend": {"const": name}}, "required": ["backend"]},
+                "then": {"properties": {**common, **options.get("properties", {})}, "additionalProperties": False},
+            }
+        )
+    return branches

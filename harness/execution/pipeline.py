@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
+from harness.distributed import STRATEGIES
 from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import intent, oracles, training
 from harness.execution.probes import (
@@ -238,10 +239,18 @@ class Pipeline:
             elif self.scenario.runner == "trainer":
                 task = self.family.task(self.scenario.model)
                 training.with_trainer(
-                    model, batch, self.scenario, task, self.path, self.device, self._tmp.name, self.clock
+                    model,
+                    batch,
+                    self.scenario,
+                    task,
+                    self.path,
+                    self.device,
+                    self._tmp.name,
+                    self.clock,
+                    self.effective,
                 )
             else:
-                training.manual_loop(model, batch, self.scenario, self.clock, self.device)
+                training.manual_loop(model, batch, self.scenario, self.clock, self.device, self.effective)
         finally:
             observer.close()
             self.checks["losses"] = observer.losses
@@ -325,6 +334,8 @@ def _fork_reference(scenario: Scenario, device: str, source_dir: Path | None) ->
     """The checkpointing-off twin for grad-parity, forked before anything of the variant runs."""
     if not scenario.checkpointing.enabled or scenario.checks.grad_parity is None or not hasattr(os, "fork"):
         return None
+    if scenario.distributed.strategy != "none":  # rank-local gradients (a data shard, a parameter shard)
+        return None
     twin = reference_scenario(scenario)
 
     def run() -> dict[str, Any]:
@@ -362,7 +373,10 @@ def judge(
     method = METHODS[scenario.peft.method]
     mode = method.gradient_mode(spec.gradients)
     judged: dict[str, dict[str, Any]] = {}
-    if checks.get("trainable_tensors", 0) == 0 and mode != "off":
+    sharded = STRATEGIES[scenario.distributed.strategy].shards_parameters
+    if sharded and mode != "off":  # the tensor hooks sit on parameters the wrapper replaced by shards
+        judged["gradients"] = intent.result(None, f"not measured: {sharded}")
+    elif checks.get("trainable_tensors", 0) == 0 and mode != "off":
         judged["gradients"] = intent.result(False, "no-trainable-parameters", trainable_tensors=0)
     elif mode != "off":
         failures = _gradient_failures(mode, checks.get("groups", {}))
@@ -370,7 +384,9 @@ def judge(
         judged["gradients"] = intent.result(not failures, "; ".join(failures) or passed)
     if spec.finite:
         judged["finite"] = _finite_check(scenario, checks)
-    if spec.update and scenario.steps.optimizer != "none" and checks.get("updated") is not None:
+    if sharded and spec.update and scenario.steps.optimizer != "none":
+        judged["update"] = intent.result(None, f"not measured: {sharded}")
+    elif spec.update and scenario.steps.optimizer != "none" and checks.get("updated") is not None:
         updated = checks["updated"]
         judged["update"] = intent.result(
             updated, "the step changed the trainable parameters" if updated else "no-update"

@@ -67,13 +67,18 @@ def run_child(task: dict[str, Any], results: Connection, device: str, cap_memory
         resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
     _reset_peak_rss()
     variant = Variant.from_json(task["variant"])
-    observation = run_variant(
-        variant.scenario,
-        device,
-        lambda phase: send(results, {"phase": phase}),
-        source_dir=Path(variant.source).parent,
-    )
-    observation["peak_rss_mb"] = _peak_rss_mb()
+    if variant.scenario.distributed.strategy != "none":  # a group of ranks, started and ended from here
+        from harness.distributed.launch import run_ranks
+
+        observation = run_ranks(task, device, lambda phase: send(results, {"phase": phase}))
+    else:
+        observation = run_variant(
+            variant.scenario,
+            device,
+            lambda phase: send(results, {"phase": phase}),
+            source_dir=Path(variant.source).parent,
+        )
+        observation["peak_rss_mb"] = _peak_rss_mb()
     observation["peak_cuda_mb"] = _peak_cuda_mb(device)
     sys.stdout.flush()
     sys.stderr.flush()

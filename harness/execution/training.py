@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.distributed import STRATEGIES, is_distributed
 from harness.dsl.schema import TORCH_DTYPES
 
 if TYPE_CHECKING:
@@ -165,8 +166,21 @@ def _optimizer(scenario: Scenario, parameters: list[Any]) -> Any:
     return optimizer_class(parameters, lr=steps.lr)
 
 
-def manual_loop(model: Any, batch: dict[str, Any], scenario: Scenario, clock: PhaseClock, device: str) -> None:
+def manual_loop(
+    model: Any,
+    batch: dict[str, Any],
+    scenario: Scenario,
+    clock: PhaseClock,
+    device: str,
+    effective: dict[str, Any] | None = None,
+) -> None:
     steps = scenario.steps
+    if is_distributed(scenario):  # wrapped as users wrap it: after the adapter, before the optimizer
+        strategy = STRATEGIES[scenario.distributed.strategy]
+        clock.enter("setup")
+        model = strategy.wrap(model, scenario, device)
+        if effective is not None:
+            effective.setdefault("distributed", {}).update(strategy.describe(model))
     optimizer = _optimizer(scenario, [p for p in model.parameters() if p.requires_grad])
     scaler = _grad_scaler(device) if scenario.precision.grad_scaler else None
     model.train()
@@ -200,6 +214,7 @@ def with_trainer(
     device: str,
     workdir: str,
     clock: PhaseClock,
+    effective: dict[str, Any] | None = None,
 ) -> None:
     from transformers import Trainer, TrainingArguments
 
@@ -210,10 +225,17 @@ def with_trainer(
         **_precision_arguments(scenario),
         **path.training_arguments(scenario.checkpointing, fields),
     }
+    if is_distributed(scenario):  # as users configure it: TrainingArguments, the Trainer wraps the model
+        arguments.update(STRATEGIES[scenario.distributed.strategy].training_arguments(scenario, fields))
     trainer = Trainer(
         model=model, args=TrainingArguments(**arguments), train_dataset=task.rows(batch), data_collator=task.collate
     )
-    trainer.train()
+    try:
+        trainer.train()
+    finally:
+        wrapped = getattr(trainer, "model_wrapped", None)
+        if is_distributed(scenario) and effective is not None and wrapped is not None:
+            effective.setdefault("distributed", {}).update(STRATEGIES[scenario.distributed.strategy].describe(wrapped))
 
 
 def _harness_arguments(scenario: Scenario, fields: set[str], device: str, workdir: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from harness.checkpointing import PATHS
+from harness.distributed import LAUNCHERS, STRATEGIES
 from harness.dsl.schema import Scenario
 from harness.errors import InputError, choices_hint
 from harness.families import FAMILIES
@@ -34,6 +35,7 @@ DIMENSIONS: dict[str, str] = {
     "checkpointing": "gradient checkpointing on/off, its path, use_reentrant and the input-grads hook",
     "precision": "dtype, weights vs autocast and the fp16 GradScaler",
     "steps": "number of training steps, manual loop vs Trainer, optimizer",
+    "distributed": "none, DDP, FSDP, FSDP2 or DeepSpeed over 2 ranks, launcher, and each strategy's own options",
 }
 
 DEFAULT_FAMILY = "llama"
@@ -189,6 +191,28 @@ def _draw_steps(draw: st.DrawFn, fields: Fields) -> None:
     put(fields, "steps.optimizer", optimizer, "adamw")
 
 
+def _draw_distributed(draw: st.DrawFn, fields: Fields) -> None:
+    strategy = draw(first("none", STRATEGIES.names()))
+    launcher = draw(first("inline", LAUNCHERS))
+    put(fields, "distributed.strategy", strategy, "none")
+    # every strategy draws its options, chosen or not (a fixed sequence of draws: see scenario_fields)
+    for name in STRATEGIES.names():
+        options: Fields = {}
+        STRATEGIES[name].explore(draw, options)
+        if name == strategy:
+            for key, values in options.items():
+                fields[key] = _merged(fields.get(key, {}), values)
+    if strategy != "none":
+        put(fields, "distributed.launcher", launcher, "inline")
+
+
+def _merged(into: Fields, values: Fields) -> Fields:
+    merged = dict(into)
+    for key, value in values.items():
+        merged[key] = _merged(merged.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
 # In drawing order: the model first, so shrinking settles the family before the rest.
 DRAWS = {
     "family": _draw_family,
@@ -197,6 +221,7 @@ DRAWS = {
     "checkpointing": _draw_checkpointing,
     "precision": _draw_precision,
     "steps": _draw_steps,
+    "distributed": _draw_distributed,
 }
 
 

@@ -196,7 +196,11 @@ def repro_command(
     console.out.print(f"recorded in {escape(found_cell.key)}: {escape(written.recorded)}", soft_wrap=True)
     console.out.print(f"script:       {written.script}")
     console.out.print(f"requirements: {written.requirements}")
-    console.out.print(f"run it:       pip install -r {written.requirements} && python {written.script}")
+    ranks = (record.get("scenario") or {}).get("distributed") or {}
+    launch = "python"
+    if ranks.get("strategy", "none") != "none":  # a distributed variant: one process per rank
+        launch = f"torchrun --nproc_per_node {int(ranks.get('world_size') or 2)}"
+    console.out.print(f"run it:       pip install -r {written.requirements} && {launch} {written.script}")
 
 
 def _records_for_repro(results: tuple[Path, ...], db: Path, run_number: int | None) -> list[dict]:

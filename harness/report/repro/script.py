@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from harness.checkpointing import PATHS
 from harness.checkpointing._base import OFF
+from harness.distributed import STRATEGIES
 from harness.dsl.schema import TORCH_DTYPES, Scenario
 from harness.execution import training
 from harness.families import FAMILIES, _inputs
@@ -70,7 +71,8 @@ def plugins_of(scenario: Scenario) -> list[Any]:
     """The variant's plugins in the pipeline's order (harness/execution/pipeline.py)."""
     path = PATHS[scenario.checkpointing.via] if scenario.checkpointing.enabled else OFF
     family = FAMILIES[scenario.model.family]
-    return [family, BACKENDS[scenario.quantization.backend], path, METHODS[scenario.peft.method]]
+    strategy = STRATEGIES[scenario.distributed.strategy]
+    return [family, BACKENDS[scenario.quantization.backend], path, METHODS[scenario.peft.method], strategy]
 
 
 def point_code(scene: Scene) -> dict[str, str | None]:
@@ -86,6 +88,9 @@ def point_code(scene: Scene) -> dict[str, str | None]:
         code[point] = "\n".join(lines) or None
     blocks = [block for _, block in emit(plugins, "training_arguments", scene)]
     code["training_arguments"] = "\n".join(blocks) or None
+    # the manual loop's wrapping (DDP, FSDP, ...), after the adapter, before the optimizer
+    wrap = [block for _, block in emit(plugins, "wrap", scene)] if scene.scenario.runner == "manual" else []
+    code["wrap"] = "\n".join(wrap) or None
     return code
 
 
@@ -123,6 +128,7 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         **_build(scenario, family, task, record),
         **_prepare(scenario),
         **_train(scenario, task, record),
+        "distributed": _distributed(scenario, script_name),
     }
     context["imports"] = _imports(context, scene)
     context["steps"] = _steps(scenario, context)
@@ -151,6 +157,25 @@ def check_source(source: str, script_name: str) -> None:
         compile(source, script_name, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         raise ReproError(f"the generated script does not compile ({error}); nothing written") from None
+
+
+def _distributed(scenario: Scenario, script_name: str) -> dict[str, Any] | None:
+    """What a distributed variant's script needs: torchrun's ranks, the group, what the checks skip."""
+    from harness.distributed.rank import backend_for
+
+    spec = scenario.distributed
+    if spec.strategy == "none":
+        return None
+    return {
+        "world_size": spec.world_size,
+        "strategy": spec.strategy,
+        "backend": literal(backend_for("cpu", spec.backend)),
+        "cuda_backend": literal(backend_for("cuda", spec.backend)),
+        # a manual loop joins the group itself, as users' scripts do; the Trainer leaves it to accelerate
+        "join": scenario.runner != "trainer" or bool(scenario.steps.hook),
+        "sharded": STRATEGIES[spec.strategy].shards_parameters,
+        "launch": f"torchrun --nproc_per_node {spec.world_size} {script_name}",
+    }
 
 
 def _dtypes(scenario: Scenario) -> dict[str, Any]:
@@ -329,6 +354,8 @@ def _imports(context: dict[str, Any], scene: Scene) -> list[str]:
     names = {"math", "re", "sys", "traceback", *scene.imports}
     if context["runner"] == "trainer":
         names.update({"tempfile", "dataclasses"})
+    if context["distributed"]:
+        names.update({"os", "torch.distributed"})
     lines = [f"import {name}" for name in sorted(names)]
     modules = "ModuleType, SimpleNamespace" if context["hook_sources"] else "SimpleNamespace"
     return [*lines, f"from types import {modules}", "from typing import Any"]
@@ -344,5 +371,8 @@ def _steps(scenario: Scenario, context: dict[str, Any]) -> str:
         steps.append(f"checkpointing ({scenario.checkpointing.via})")
     if context["code"]["attach"]:
         steps.append(f"attach ({scenario.peft.method} through {scenario.peft.attach})")
+    if context["distributed"]:
+        spec = scenario.distributed
+        steps.append(f"distribute ({spec.strategy} over {spec.world_size} ranks)")
     steps.append("train (" + context["train_comment"] + ")")
     return ", ".join(steps)

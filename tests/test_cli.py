@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 from conftest import FIXTURES, ROOT, harness
 
@@ -71,6 +72,11 @@ def test_schema_validates_every_catalog_file() -> None:
     for file in files:
         jsonschema.validate(yaml.safe_load(file.read_text()), schema)
     assert "llama" in json.dumps(schema)  # families are enumerated for editor completion
+    # a backend's own fields are known to editors: valid for their backend, unknown to another
+    scenario = {"id": "x", "description": "d", "model": {"family": "llama"}}
+    jsonschema.validate({**scenario, "quantization": {"backend": "bnb-4bit", "quant_type": "fp4"}}, schema)
+    with pytest.raises(jsonschema.ValidationError, match="quant_type"):
+        jsonschema.validate({**scenario, "quantization": {"backend": "bnb-8bit", "quant_type": "fp4"}}, schema)
 
 
 def test_record_schema_is_exported() -> None:

@@ -24,14 +24,16 @@ AUDIO_SAMPLES = 1600  # 0.1 s at 16 kHz: raw-waveform encoders
 
 
 def named_token_ids(config: Any) -> set[int]:
-    """Every token id the config and its sub-configs name."""
+    """Every token id the config and its sub-configs name (iterative: the repro inliner walks calls)."""
     found: set[int] = set()
-    for key, value in vars(config).items():
-        if hasattr(value, "to_dict") and hasattr(value, "model_type"):
-            found |= named_token_ids(value)
-        elif re.search(TOKEN_ID_FIELD, key):
-            values = value if isinstance(value, (list, tuple)) else [value]
-            found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+    pending = [config]
+    while pending:
+        for key, value in vars(pending.pop()).items():
+            if hasattr(value, "to_dict") and hasattr(value, "model_type"):
+                pending.append(value)
+            elif re.search(TOKEN_ID_FIELD, key):
+                values = value if isinstance(value, (list, tuple)) else [value]
+                found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
     return found
 
 

@@ -46,6 +46,7 @@ class Rank:
     report: dict[str, Any] | None = None
     phase: str | None = None
     ended_by_us: str | None = None
+    failed_tick: int | None = None  # the watch's tick in which its own failure was first seen
 
 
 @dataclass
@@ -168,9 +169,13 @@ def _watch(group: Group, rank_dir: Path, deadline: float, on_phase: Callable[[st
     """Until every rank is done, or peers of a failed rank stayed stuck, or the deadline; True on timeout."""
     failed_at: float | None = None
     last_phase: str | None = None
+    tick = 0
     while True:
+        tick += 1
         for rank in group.ranks:
             _refresh(rank, rank_dir, group)
+            if rank.failed_tick is None and _failed(rank):
+                rank.failed_tick = tick
         phase = group.ranks[0].phase
         if phase and phase != last_phase:
             last_phase = phase
@@ -181,7 +186,7 @@ def _watch(group: Group, rank_dir: Path, deadline: float, on_phase: Callable[[st
         if failed_at is None and any(_failed(rank) for rank in group.ranks):
             failed_at = now
         if failed_at is not None and now - failed_at >= PEER_GRACE_S:
-            first = min(r.rank for r in group.ranks if _failed(r))
+            first = _first_failing([r for r in group.ranks if _failed(r)])
             for rank in group.ranks:
                 if not _done(rank, group):
                     rank.ended_by_us = f"ended {PEER_GRACE_S:g} s after rank {first} failed (waiting in a collective?)"
@@ -217,6 +222,18 @@ def _done(rank: Rank, group: Group) -> bool:
         return True
     # under a launcher the ranks are its children: its exit means every rank is gone
     return group.launcher is not None and group.launcher.poll() is not None
+
+
+def _first_failing(failed: list[Rank]) -> int:
+    """The rank that failed first: seen first (its peers then fail in the collective it left); in
+    the same tick a rank that died without a report before one that reported an error (a peer's
+    death reaches the others as a connection error, never the other way), then the lowest rank
+    (every rank raising the same error at once)."""
+
+    def order(rank: Rank) -> tuple[int, int, int]:
+        return (rank.failed_tick if rank.failed_tick is not None else 1 << 30, rank.report is not None, rank.rank)
+
+    return min(failed, key=order).rank
 
 
 def _failed(rank: Rank) -> bool:
@@ -315,12 +332,13 @@ def _summary(rank: int, observation: dict[str, Any]) -> dict[str, Any]:
 def merge(
     ranks: list[Rank], timed_out: bool, timeout: float, launcher: subprocess.Popen[bytes] | None = None
 ) -> dict[str, Any]:
-    """One observation for the variant: the first failing rank's (lowest rank that failed by
-    itself), else rank 0's; every rank's outcome, error, signature and checks under ``ranks``."""
+    """One observation for the variant: the first failing rank's (see _first_failing; a rank the
+    harness ended after a peer failed does not count), else rank 0's; every rank's outcome, error,
+    signature and checks under ``ranks``."""
     observed = {r.rank: _rank_observation(r, timeout, launcher) for r in ranks}
-    own_failures = [r.rank for r in ranks if r.ended_by_us is None and observed[r.rank].get("outcome") != "passed"]
+    own_failures = [r for r in ranks if r.ended_by_us is None and observed[r.rank].get("outcome") != "passed"]
     if own_failures:
-        first: int | None = min(own_failures)
+        first: int | None = _first_failing(own_failures)
         merged = dict(observed[first])  # type: ignore[index]
     elif timed_out:
         first = None

@@ -34,8 +34,15 @@ LAYERS = re.compile(r"^(num_hidden_layers|n_layer|n_layers|num_layers|num_decode
 HEADS = re.compile(r"^(num_attention_heads|n_head|n_heads|num_heads|\w+_attention_heads)$")
 KV_HEADS = re.compile(r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv)$")
 HEAD_DIM = re.compile(r"^(head_dim|d_kv|kv_channels|attention_head_size)$")
+# a rotary width within each head (codegen, gptj): at most the tiny head width
+ROTARY_DIM = re.compile(r"^(rotary_dim|rotary_emb_dim|rope_dim)$")
 EXPERTS = re.compile(r"^(num_experts|num_local_experts|n_routed_experts|moe_num_experts)$")
-TOP_K = re.compile(r"^(num_experts_per_tok|moe_topk|num_selected_experts|top_k|moe_top_k)$")
+TOP_K = re.compile(r"^(num_experts_per_tok|moe_topk|num_selected_experts|top_k|moe_top_k|moe_k|num_experts_per_token)$")
+# group-limited routing (deepseek v2/v3 style): experts split into groups, the best groups kept
+EXPERT_GROUPS = re.compile(r"^(n_group|num_expert_group|moe_n_group|num_expert_groups)$")
+TOP_GROUPS = re.compile(r"^(topk_group|topk_groups|moe_topk_group)$")
+# a router that picks top-k over ``None`` experts is no model; checkpoints set it (DeepSeek-V2: 6)
+TINY_TOP_K = 2
 POSITIONS = re.compile(r"^(max_position_embeddings|n_positions|max_source_positions|max_target_positions|n_ctx)$")
 VOCABULARY = re.compile(r"^vocab_size$")
 # state-space layers: the state width and the scan's chunk (pure-torch scans cost per chunk element)
@@ -105,6 +112,7 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
         (HEADS, lambda v: min(v, TINY_HEADS)),
         (KV_HEADS, lambda v: _kv_heads(v, default_heads, heads)),
         (HEAD_DIM, lambda v: v if keeps_head_dim else min(v, TINY_WIDTH // heads)),
+        (ROTARY_DIM, lambda v: min(v, TINY_WIDTH // heads)),
         (EXPERTS, lambda v: min(v, TINY_EXPERTS)),
         (POSITIONS, lambda v: v if keeps_positions else min(v, TINY_POSITIONS)),
         (SSM_STATE, lambda v: min(v, TINY_SSM_STATE)),
@@ -115,13 +123,61 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
         rule = next((shrink for pattern, shrink in rules if pattern.match(key)), None)
         if rule is not None and rule(value) != value:
             out[key] = rule(value)
-    experts = next((out[k] for k in out if EXPERTS.match(k)), None)
-    if experts is not None:
-        out.update({k: min(v, experts) for k, v in integers.items() if TOP_K.match(k) and v > experts})
+    out.update(_routing(values, integers, out))
+    out.update(_per_layer_lists(values, integers, out))
     patch, image = integers.get("patch_size"), integers.get("image_size")
     if patch and image and image > 4 * patch:
         out["image_size"] = 4 * patch  # a 4x4 grid of patches
     return out
+
+
+def _routing(values: dict[str, Any], integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
+    """Top-k and expert groups shrunk with the experts (top-k <= experts kept in the chosen groups)."""
+    experts = next((out.get(k, v) for k, v in integers.items() if EXPERTS.match(k)), None)
+    if experts is None:
+        return {}
+    routing: dict[str, Any] = {}
+    groups = next(((k, v) for k, v in integers.items() if EXPERT_GROUPS.match(k)), None)
+    candidates = experts
+    if groups is not None and groups[1] > 1:
+        tiny_groups = max(1, min(groups[1], experts // 2))  # at least two experts per group (top-2 in it)
+        routing[groups[0]] = tiny_groups
+        top_groups = next(((k, v) for k, v in integers.items() if TOP_GROUPS.match(k)), None)
+        if top_groups is not None:
+            routing[top_groups[0]] = min(top_groups[1], tiny_groups)
+            candidates = routing[top_groups[0]] * (experts // tiny_groups)
+    for key, value in values.items():
+        if not TOP_K.match(key) or isinstance(value, bool):
+            continue
+        if value is None:
+            routing[key] = min(TINY_TOP_K, candidates)
+        elif isinstance(value, int) and value > candidates:
+            routing[key] = candidates
+    return routing
+
+
+def _per_layer_lists(values: dict[str, Any], integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
+    """Per-layer lists (layer_types, mlp_layer_types, ...) cut to the tiny depth, keeping one layer of
+    each distinct kind (a hybrid model keeps its full-attention layer, a MoE its dense one)."""
+    depth_key = next((k for k in out if LAYERS.match(k) and k in integers), None)
+    if depth_key is None:
+        return {}
+    depth = integers[depth_key]
+    lists = {
+        k: v
+        for k, v in values.items()
+        if isinstance(v, list) and len(v) == depth and all(isinstance(item, (str, int, bool)) for item in v)
+    }
+    if not lists:
+        return {}
+    kinds = [tuple(items[i] for items in lists.values()) for i in range(depth)]
+    kept = sorted({kinds.index(kind) for kind in kinds})
+    for index in range(depth):
+        if len(kept) >= out[depth_key]:
+            break
+        if index not in kept:
+            kept = sorted({*kept, index})
+    return {depth_key: len(kept), **{k: [v[i] for i in kept] for k, v in lists.items()}}
 
 
 def tiny_kwargs(config: Any, vocabulary: int) -> dict[str, Any]:

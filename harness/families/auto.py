@@ -37,6 +37,17 @@ BUILDERS = {
     "speech-seq2seq": _auto_inputs.auto_speech_seq2seq,
     "image-text-to-text": _auto_inputs.auto_image_text,
 }
+# The auto class a user builds each head with: from_config picks the concrete class and, for a
+# composite config whose causal-LM class takes the text sub-config (qwen3_5, llama4, ...), passes
+# that sub-config, as from_pretrained does.
+AUTO_CLASSES = {
+    "causal-lm": "AutoModelForCausalLM",
+    "seq2seq-lm": "AutoModelForSeq2SeqLM",
+    "seq-cls": "AutoModelForSequenceClassification",
+    "token-cls": "AutoModelForTokenClassification",
+    "speech-seq2seq": "AutoModelForSpeechSeq2Seq",
+    "image-text-to-text": "AutoModelForImageTextToText",
+}
 GRAD_INPUTS = {"speech-seq2seq": "input_features", "image-text-to-text": "inputs_embeds"}
 TEXT_ONLY_TASKS = {"causal-lm", "seq2seq-lm", "seq-cls", "token-cls"}
 
@@ -49,6 +60,10 @@ ATTENTION_OUTPUT = re.compile(r"^(o|o_proj|out_proj|dense|c_proj|wo|out_lin|proj
 DOWN_PROJECTION = re.compile(r"^(down_proj|fc2|wo|w2|c_proj|dense_4h_to_h|fc_out|output|out_proj|mlp_out)$")
 # Where a multimodal model keeps the towers a text-only batch never reaches.
 TOWERS = r"vision|visual|image|img|audio|speech|sound|pixel|patch_embed|multi_modal_projector|mm_projector"
+# Linears whose weight a state-space scan reads directly (never called as a module).
+READ_DIRECTLY = re.compile(r"^(dt_proj)$")
+# A decoder's attention over the encoder's output, in the spellings transformers' models use.
+CROSS_ATTENTION = r"encoder_attn|cross_attn|crossattention|cross_attention|EncDecAttention|enc_dec_attn"
 # Heads peft's own "all-linear" leaves out, and ours too.
 HEADS = re.compile(r"^(lm_head|classifier|score|qa_outputs|cls|head|output_layer|embed_out|proj_out|logits)$")
 
@@ -76,13 +91,26 @@ def linear_layers(model: Any) -> list[str]:
     return [name for name, module in model.named_modules() if name and isinstance(module, kinds)]
 
 
-def choose_targets(names: list[str], text_only: bool) -> dict[str, Any]:
-    """Targets per group, from the model's own linear layers, and how they were chosen."""
+def choose_targets(names: list[str], text_only: bool, decoder_only: bool = False) -> dict[str, Any]:
+    """Targets per group, from the model's own linear layers, and how they were chosen.
+
+    ``decoder_only``: the causal-LM head of an encoder-decoder architecture (BartForCausalLM, ...)
+    keeps its decoder's cross-attention, which no encoder output ever reaches without an encoder:
+    those layers are left out, as the towers a text-only batch never reaches are.
+    """
     bodies = [n for n in names if not HEADS.match(n.rsplit(".", 1)[-1])]
+    excluded: list[str] = []
+    notes: list[str] = []
     towers = [n for n in bodies if re.search(TOWERS, n)]
-    narrowed = text_only and bool(towers) and len(towers) < len(bodies)
-    if narrowed:
-        bodies = [n for n in bodies if n not in towers]
+    if text_only and towers and len(towers) < len(bodies):
+        excluded.append(TOWERS)
+        notes.append("of the text model (the batch has no image or audio)")
+    crossing = [n for n in bodies if re.search(CROSS_ATTENTION, n)]
+    if decoder_only and crossing and len(crossing) < len(bodies):
+        excluded.append(CROSS_ATTENTION)
+        notes.append("outside the cross-attention (a causal LM has no encoder output)")
+    if excluded:
+        bodies = [n for n in bodies if not any(re.search(pattern, n) for pattern in excluded)]
     leaves = sorted({n.rsplit(".", 1)[-1] for n in bodies})
     query = [leaf for leaf in leaves if QUERY.match(leaf)]
     value = [leaf for leaf in leaves if VALUE.match(leaf)]
@@ -98,17 +126,25 @@ def choose_targets(names: list[str], text_only: bool) -> dict[str, Any]:
     mlp = [leaf for leaf in leaves if leaf not in attention and not ATTENTION_OUTPUT.match(leaf)]
     mlp = mlp or [leaf for leaf in leaves if leaf not in attention]
     if not attention:
-        # no attention at all (state-space and recurrent models): the blocks' linears stand in
-        attention, role = leaves, "no attention projections: every linear of the blocks"
+        # no attention at all (state-space and recurrent models): the blocks' input-side linears
+        # stand in, as peft's Mamba example targets them (peft refuses LoRA on a Mamba block's
+        # out_proj; Mamba's scan reads dt_proj.weight directly, so an adapter there is never run)
+        inputs = [
+            leaf
+            for leaf in leaves
+            if not (ATTENTION_OUTPUT.match(leaf) or DOWN_PROJECTION.match(leaf) or READ_DIRECTLY.match(leaf))
+        ]
+        attention, role = inputs or leaves, "no attention projections: the blocks' input-side linears"
     groups: dict[str, Any] = {"attention": attention, "mlp": mlp or attention, "all": "all-linear"}
-    if narrowed:
-        # the same leaf names sit in the towers: only the text model's, by a full-name pattern
+    if excluded:
+        # the same leaf names sit in the excluded modules: only the others', by a full-name pattern
+        left_out = "|".join(excluded)
         for group in ("attention", "mlp"):
             alternatives = "|".join(re.escape(leaf) for leaf in groups[group])
-            groups[group] = rf"^(?!.*({TOWERS})).*\.({alternatives})$"
+            groups[group] = rf"^(?!.*({left_out})).*\.({alternatives})$"
         alternatives = "|".join(re.escape(leaf) for leaf in leaves)
-        groups["all"] = rf"^(?!.*({TOWERS})).*\.({alternatives})$"
-        role += " of the text model (the batch has no image or audio)"
+        groups["all"] = rf"^(?!.*({left_out})).*\.({alternatives})$"
+        role += " " + " and ".join(notes)
     feedforward = [leaf for leaf in mlp if DOWN_PROJECTION.match(leaf)] or mlp[-1:]
     return {"groups": groups, "feedforward": feedforward, "role": role, "linears": len(names)}
 
@@ -174,9 +210,16 @@ class AutoFamily(Family):
 
             config = self.config(spec)
             with torch.device("meta"):
-                model = self.model_class(spec)(config)
-            _TARGETS[key] = choose_targets(linear_layers(model), (spec.task or self.default_task) in TEXT_ONLY_TASKS)
+                model = self.auto_class(spec).from_config(config)
+            _TARGETS[key] = self.targets_of(spec, model)
         return _TARGETS[key]
+
+    def auto_class(self, spec: ModelSpec) -> Any:
+        return getattr(_transformers(), AUTO_CLASSES[self.check_task(spec.task or self.default_task)])
+
+    def targets_of(self, spec: ModelSpec, model: Any) -> dict[str, Any]:
+        task = spec.task or self.default_task
+        return choose_targets(linear_layers(model), task in TEXT_ONLY_TASKS, decoder_only=task == "causal-lm")
 
     # -- the build point ------------------------------------------------------------------------
 
@@ -189,14 +232,13 @@ class AutoFamily(Family):
             model_class = self.model_class(spec)
             extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
             try:
-                stage.model = model_class._from_config(config, **extra) if extra else model_class(config)
+                stage.model = self.auto_class(spec).from_config(config, **extra)
             except Exception as exc:  # the model class refuses the tiny config: ours to fix, not a finding
                 raise Unsupported(
                     f"{model_class.__name__} cannot be built from the tiny config: "
                     f"{type(exc).__name__}: {_first_line(exc)}"
                 ) from exc
-        task = spec.task or self.default_task
-        chosen = choose_targets(linear_layers(stage.model), task in TEXT_ONLY_TASKS)
+        chosen = self.targets_of(spec, stage.model)
         _TARGETS[_key(spec)] = chosen
         stage.effective["auto_targets"] = {
             "role": chosen["role"],
@@ -216,11 +258,11 @@ class AutoFamily(Family):
         lines = []
         if not spec.hook:
             config = Call("transformers", config_name, self.tiny_kwargs(spec))
-            model = f"transformers.{model_name}(config)"
+            auto_name = AUTO_CLASSES[spec.task or self.default_task]
+            model = f"transformers.{auto_name}.from_config(config)"
             if spec.attn_implementation:
-                model = (
-                    f"transformers.{model_name}._from_config(config, attn_implementation={spec.attn_implementation!r})"
-                )
+                attention = f"attn_implementation={spec.attn_implementation!r}"
+                model = f"transformers.{auto_name}.from_config(config, {attention})"
             lines += [
                 f"    # a tiny {spec.architecture} ({model_name}) from {config_name}: every size field shrunk,",
                 "    # every other field the class's default; random weights, no download",

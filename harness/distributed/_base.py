@@ -17,6 +17,8 @@ class Strategy(Plugin):
     # Why the gradient and update checks cannot be measured (None: they can). A wrapper that shards
     # parameters replaces the ones the probe's tensor hooks sit on; its gradients reach the shards.
     shards_parameters: str | None = None
+    # the wrapped model runs backward and the optimizer step itself (a DeepSpeed engine)
+    owns_step: bool = False
 
     def phase(self, point: str) -> str:
         return "setup"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.distributed._base import Strategy
+from harness.families._base import Unsupported
 from harness.plugin import Scene
 from harness.report.repro.inline import literal
 
@@ -41,24 +42,47 @@ class DeepSpeed(Strategy):
             return "distributed.deepspeed.offload_param needs zero_stage 3"
         return None
 
+    # the engine runs backward and the step itself (engine.backward(loss), engine.step())
+    owns_step = True
+
+    def available(self) -> None:
+        """A stack without deepspeed cannot run the variant: skipped, saying so (as a backend's package)."""
+        import importlib.util
+
+        if importlib.util.find_spec("deepspeed") is None:
+            raise Unsupported("deepspeed is not installed (distributed strategy 'deepspeed')")
+
     def wrap(self, model: Any, scenario: Scenario, device: str) -> Any:
+        self.available()
         import deepspeed
 
-        parameters = [p for p in model.parameters() if p.requires_grad]
-        engine, *_ = deepspeed.initialize(model=model, model_parameters=parameters, config=_with_optimizer(scenario))
+        from harness.execution.training import _optimizer
+
+        # a torch optimizer handed to the engine, as users do; a config optimizer would JIT-compile
+        # DeepSpeed's fused kernels first
+        optimizer = _optimizer(scenario, [p for p in model.parameters() if p.requires_grad])
+        engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=config(scenario))
         return engine
 
     def training_arguments(self, scenario: Scenario, fields: set[str]) -> dict[str, Any]:
+        self.available()
         return {"deepspeed": {**config(scenario), "train_micro_batch_size_per_gpu": "auto"}}
 
+    def emit_training_arguments(self, scene: Scene) -> str | None:
+        arguments = {"deepspeed": {**config(scene.scenario), "train_micro_batch_size_per_gpu": "auto"}}
+        return f"        arguments.update({literal(arguments, 8)})  # distributed.strategy deepspeed"
+
     def emit_wrap(self, scene: Scene) -> str | None:
+        steps = scene.scenario.steps
+        optimizer = "AdamW" if steps.optimizer == "adamw" else "SGD"
         return "\n".join(
             [
                 "    import deepspeed",
                 "",
                 "    parameters = [p for p in model.parameters() if p.requires_grad]",
-                f"    ds_config = {literal(_with_optimizer(scene.scenario), 4)}",
-                "    model, *_ = deepspeed.initialize(model=model, model_parameters=parameters, config=ds_config)",
+                f"    client_optimizer = torch.optim.{optimizer}(parameters, lr={steps.lr})",
+                f"    ds_config = {literal(config(scene.scenario), 4)}",
+                "    model, *_ = deepspeed.initialize(model=model, optimizer=client_optimizer, config=ds_config)",
             ]
         )
 
@@ -66,12 +90,6 @@ class DeepSpeed(Strategy):
         from harness.explore.strategies import first, put
 
         put(fields, "distributed.deepspeed.zero_stage", draw(first(2, [3])), 2)
-
-
-def _with_optimizer(scenario: Scenario) -> dict[str, Any]:
-    steps = scenario.steps
-    optimizer = {"type": "AdamW" if steps.optimizer == "adamw" else "SGD", "params": {"lr": steps.lr}}
-    return {**config(scenario), "optimizer": optimizer}
 
 
 STRATEGY = DeepSpeed()

@@ -124,7 +124,7 @@ def _fork_ranks(group: Group, task: dict[str, Any], rank_dir: Path, device: str,
 
                 _die_with_parent()
                 os.environ.update(_rank_environment(rank.rank, len(group.ranks), rank_dir, marker, port))
-                run_rank(task, rank_dir, device, join=True)
+                run_rank(task, rank_dir, device)
             except BaseException:
                 status = 70
                 with contextlib.suppress(Exception):

@@ -29,8 +29,28 @@ def backend_for(device: str, asked: str) -> str:
     return "nccl" if device.startswith("cuda") else "gloo"
 
 
-def run_rank(task: dict[str, Any], rank_dir: Path, device: str, join: bool) -> None:
-    """The body of a rank; ``join``: initialise the process group here (else the Trainer's accelerate does)."""
+def join_group(scenario: Any, device: str) -> None:
+    """Join the variant's process group, right before training (called by harness/execution/training.py).
+
+    Not earlier: the harness builds each tiny model and saves it to reload it as a checkpoint, and
+    transformers' save_pretrained writes on rank 0 only once a group exists; users' ranks all load
+    one checkpoint that is already there.
+    """
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    dist.init_process_group(
+        backend_for(device, scenario.distributed.backend),
+        init_method=os.environ.get("FT_HARNESS_INIT_METHOD", "env://"),
+        rank=int(os.environ["RANK"]),
+        world_size=int(os.environ["WORLD_SIZE"]),
+        timeout=timedelta(seconds=scenario.timeout),
+    )
+
+
+def run_rank(task: dict[str, Any], rank_dir: Path, device: str) -> None:
+    """The body of a rank: the variant's pipeline (which joins the group before training)."""
     from harness.dsl.catalog import Variant
     from harness.execution.pipeline import run_variant
     from harness.execution.supervisor import _peak_rss_mb, _reset_peak_rss
@@ -49,16 +69,6 @@ def run_rank(task: dict[str, Any], rank_dir: Path, device: str, join: bool) -> N
         import torch
 
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
-    if join:
-        import torch.distributed as dist
-
-        dist.init_process_group(
-            backend_for(device, scenario.distributed.backend),
-            init_method=os.environ.get("FT_HARNESS_INIT_METHOD", "env://"),
-            rank=rank,
-            world_size=int(os.environ["WORLD_SIZE"]),
-            timeout=timedelta(seconds=task["timeout"]),
-        )
     observation = run_variant(scenario, device, on_phase, source_dir=Path(variant.source).parent)
     observation["rank"] = rank
     observation["peak_rss_mb"] = _peak_rss_mb()
@@ -80,10 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     from harness.execution.stack import import_stack
 
     import_stack()
-    scenario_runner = task.get("runner", "manual")
-    # a manual loop joins the group as users' scripts do; the Trainer leaves it to accelerate
-    join = scenario_runner != "trainer" or os.environ.get("FT_HARNESS_INIT_METHOD") is not None
-    run_rank(task, Path(rank_dir), device, join)
+    run_rank(task, Path(rank_dir), device)
     os._exit(0)  # no interpreter teardown: a peer gone from the group must not hang it
 
 

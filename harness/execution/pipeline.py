@@ -233,6 +233,7 @@ class Pipeline:
         batch = training.grad_inputs(model, batch, self.family.task(self.scenario.model), self.scenario.inputs)
         observer = training.ForwardObserver(model, self.clock, self.effective)
         try:
+            training.join_group(self.scenario, self.device, self.clock)
             if self.scenario.steps.hook:
                 custom = load_hook(self.scenario.steps.hook, self.source_dir)
                 custom(model, batch, training.HookContext(self.scenario, self.device, self.clock.enter))

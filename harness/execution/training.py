@@ -166,6 +166,15 @@ def _optimizer(scenario: Scenario, parameters: list[Any]) -> Any:
     return optimizer_class(parameters, lr=steps.lr)
 
 
+def join_group(scenario: Scenario, device: str, clock: PhaseClock) -> None:
+    """A distributed variant's rank joins its process group before training (see harness/distributed/rank.py)."""
+    if is_distributed(scenario):
+        from harness.distributed.rank import join_group as join
+
+        clock.enter("setup")
+        join(scenario, device)
+
+
 def manual_loop(
     model: Any,
     batch: dict[str, Any],
@@ -175,12 +184,15 @@ def manual_loop(
     effective: dict[str, Any] | None = None,
 ) -> None:
     steps = scenario.steps
+    strategy = STRATEGIES[scenario.distributed.strategy]
     if is_distributed(scenario):  # wrapped as users wrap it: after the adapter, before the optimizer
-        strategy = STRATEGIES[scenario.distributed.strategy]
         clock.enter("setup")
         model = strategy.wrap(model, scenario, device)
         if effective is not None:
             effective.setdefault("distributed", {}).update(strategy.describe(model))
+    if strategy.owns_step:  # the engine holds the optimizer; backward and step go through it
+        _engine_loop(model, batch, scenario, clock, device)
+        return
     optimizer = _optimizer(scenario, [p for p in model.parameters() if p.requires_grad])
     scaler = _grad_scaler(device) if scenario.precision.grad_scaler else None
     model.train()
@@ -203,6 +215,19 @@ def manual_loop(
             else:
                 optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+
+
+def _engine_loop(engine: Any, batch: dict[str, Any], scenario: Scenario, clock: PhaseClock, device: str) -> None:
+    """A DeepSpeed engine's loop: ``engine.backward(loss)`` and ``engine.step()``, as its docs write it."""
+    engine.train()
+    for _ in range(scenario.steps.train_steps):
+        clock.enter("forward")
+        with _autocast(scenario, device):
+            loss = loss_of(engine(**batch))
+        clock.enter("backward")
+        engine.backward(loss)
+        clock.enter("step")
+        engine.step()
 
 
 def with_trainer(

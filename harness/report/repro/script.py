@@ -171,9 +171,8 @@ def _distributed(scenario: Scenario, script_name: str) -> dict[str, Any] | None:
         "strategy": spec.strategy,
         "backend": literal(backend_for("cpu", spec.backend)),
         "cuda_backend": literal(backend_for("cuda", spec.backend)),
-        # a manual loop joins the group itself, as users' scripts do; the Trainer leaves it to accelerate
-        "join": scenario.runner != "trainer" or bool(scenario.steps.hook),
         "sharded": STRATEGIES[spec.strategy].shards_parameters,
+        "owns_step": STRATEGIES[spec.strategy].owns_step and scenario.runner == "manual",
         "launch": f"torchrun --nproc_per_node {spec.world_size} {script_name}",
     }
 

@@ -198,8 +198,17 @@ class WorkerPool:
     def _preload(self, variants: list[Variant]) -> None:
         families = sorted({v.scenario.model.family for v in variants})
         trainer = any(v.scenario.runner == "trainer" for v in variants)
+        # the auto family's architectures: their modeling modules and tiny configs, once (a sweep)
+        models = sorted(
+            {
+                (v.scenario.model.architecture, v.scenario.model.task or "")
+                for v in variants
+                if v.scenario.model.architecture
+            }
+        )
+        message = {"op": "preload", "families": families, "trainer": trainer, "models": models}
         with contextlib.suppress(OSError):  # a supervisor gone already is found at the next receive
-            send(self._inbox, {"op": "preload", "families": families, "trainer": trainer})
+            send(self._inbox, message)
 
     def _submit(self, key: int, variant: Variant, limits: Limits) -> None:
         message = {

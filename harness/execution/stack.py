@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
@@ -96,8 +96,11 @@ def import_stack() -> None:
             import bitsandbytes  # noqa: F401
 
 
-def preload(families: list[str], trainer: bool) -> None:
-    """Resolve the lazy transformers classes the coming variants use, once, before forking."""
+def preload(families: list[str], trainer: bool, models: Iterable[tuple[str, str]] = ()) -> None:
+    """Resolve the lazy transformers classes the coming variants use, once, before forking.
+
+    ``models``: (architecture, task) of the auto family's variants, whose modeling modules and tiny
+    configs are then imported and computed here once instead of in every forked child."""
     import transformers
 
     from harness.families import FAMILIES
@@ -106,6 +109,10 @@ def preload(families: list[str], trainer: bool) -> None:
         family = FAMILIES[name]
         for attribute in (family.config_class, *(task.model_class for task in family.tasks.values())):
             getattr(transformers, attribute, None)
+    if models:
+        from harness.families.auto import preload_architectures
+
+        preload_architectures(models)
     if trainer:
         getattr(transformers, "Trainer", None)
         getattr(transformers, "TrainingArguments", None)

@@ -227,7 +227,7 @@ class Supervisor:
             from harness.execution.stack import preload
 
             with contextlib.suppress(Exception):
-                preload(message["families"], message["trainer"])
+                preload(message["families"], message["trainer"], message.get("models", ()))
             _freeze_heap()
             self._drop_spare()  # forked before the preload: it would lack what was just loaded
         elif message["op"] == "stop":

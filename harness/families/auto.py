@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +215,21 @@ class AutoFamily(Family):
             _TARGETS[key] = self.targets_of(spec, model)
         return _TARGETS[key]
 
+    def default_fails_too(self, spec: ModelSpec, refused: BaseException) -> str:
+        """Whether the class's own default config fails the same way (on the meta device: no memory),
+        so the reason tells a tiny-size problem from a head that its defaults cannot build."""
+        import torch
+
+        config_class = getattr(_transformers(), self.names(spec)[1])
+        try:
+            with torch.device("meta"):
+                self.auto_class(spec).from_config(config_class())
+        except Exception as exc:  # any failure is the comparison
+            if type(exc) is type(refused):
+                return " (the class's own default config fails the same way: not a tiny-size problem)"
+            return ""
+        return ""
+
     def auto_class(self, spec: ModelSpec) -> Any:
         return getattr(_transformers(), AUTO_CLASSES[self.check_task(spec.task or self.default_task)])
 
@@ -236,7 +252,7 @@ class AutoFamily(Family):
             except Exception as exc:  # the model class refuses the tiny config: ours to fix, not a finding
                 raise Unsupported(
                     f"{model_class.__name__} cannot be built from the tiny config: "
-                    f"{type(exc).__name__}: {_first_line(exc)}"
+                    f"{type(exc).__name__}: {_first_line(exc)}{self.default_fails_too(spec, exc)}"
                 ) from exc
         chosen = self.targets_of(spec, stage.model)
         _TARGETS[_key(spec)] = chosen
@@ -290,7 +306,10 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:300]
+    """The message's first line, and the next one where the first only announces it (validators)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [""]
+    text = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+    return text[:300]
 
 
 def _transformers() -> Any:
@@ -352,3 +371,21 @@ def check_architecture(architecture: str, task: str | None) -> str:
             f" (its tasks: {', '.join(others) or 'none the auto family builds'})"
         )
     return architecture
+
+
+def preload_architectures(models: Iterable[tuple[str, str]]) -> None:
+    """Names, modeling modules and tiny configs of these (architecture, task) pairs, computed in the
+    warm supervisor before it forks: every child of a sweep inherits them instead of redoing them.
+    An architecture that fails here fails again in its own child, where it is recorded."""
+    from harness.dsl.schema import ModelSpec
+    from harness.families._auto_shrink import tiny_config_kwargs
+
+    _auto_arch.mappings()
+    for architecture, task in models:
+        try:
+            spec = ModelSpec.model_validate({"family": "auto", "architecture": architecture, "task": task or None})
+            _, config_name, _ = FAMILY.names(spec)
+            FAMILY.model_class(spec)
+            tiny_config_kwargs(config_name)
+        except Exception:
+            continue

@@ -147,7 +147,7 @@ def test_unknown_dimensions_are_bad_input_with_the_valid_names() -> None:
     assert done.code == 2
     assert "Traceback" not in done.stderr
     assert "unknown dimension 'quantisation'" in done.stderr
-    assert "valid: checkpointing, family, method, precision, quantization, steps" in done.stderr
+    assert f"valid: {', '.join(sorted(DIMENSIONS))}" in done.stderr
     assert "did you mean 'quantization'?" in done.stderr
 
 

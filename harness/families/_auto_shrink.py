@@ -32,8 +32,10 @@ FEEDFORWARD = re.compile(
 EXPERT_FEEDFORWARD = re.compile(r"^(moe_intermediate_size|expert_intermediate_size|moe_ffn_hidden_size)$")
 LAYERS = re.compile(r"^(num_hidden_layers|n_layer|n_layers|num_layers|num_decoder_layers|\w+_layers|depth)$")
 HEADS = re.compile(r"^(num_attention_heads|n_head|n_heads|num_heads|\w+_attention_heads)$")
-KV_HEADS = re.compile(r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv)$")
-HEAD_DIM = re.compile(r"^(head_dim|d_kv|kv_channels|attention_head_size)$")
+KV_HEADS = re.compile(
+    r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv|\w+_num_key_value_heads)$"
+)
+HEAD_DIM = re.compile(r"^(head_dim|d_kv|kv_channels|attention_head_size|swa_head_dim)$")
 # a rotary width within each head (codegen, gptj): at most the tiny head width
 ROTARY_DIM = re.compile(r"^(rotary_dim|rotary_emb_dim|rope_dim)$")
 EXPERTS = re.compile(r"^(num_experts|num_local_experts|n_routed_experts|moe_num_experts)$")
@@ -118,17 +120,36 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
         (SSM_STATE, lambda v: min(v, TINY_SSM_STATE)),
         (VOCABULARY, lambda v: min(v, vocabulary) if v >= TINY_VOCABULARY else v),
     ]
-    out: dict[str, Any] = {}
-    for key, value in integers.items():
-        rule = next((shrink for pattern, shrink in rules if pattern.match(key)), None)
-        if rule is not None and rule(value) != value:
-            out[key] = rule(value)
+    out = _apply(rules, integers)
+    out.update(_tied_sizes(integers, out))
     out.update(_routing(values, integers, out))
-    out.update(_per_layer_lists(values, integers, out))
+    # per-layer overrides (transformers' heterogeneous configs) are a view; their dict form is serialized
+    overrides = config.to_dict().get("per_layer_config") if hasattr(config, "per_layer_config") else None
+    overrides = overrides if isinstance(overrides, dict) and overrides else {}
+    out.update(_per_layer_lists(values, integers, out, overrides, rules))
     patch, image = integers.get("patch_size"), integers.get("image_size")
     if patch and image and image > 4 * patch:
         out["image_size"] = 4 * patch  # a 4x4 grid of patches
     return out
+
+
+def _tied_sizes(integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
+    """Sizes a config validates against each other, made consistent again after shrinking."""
+    tied: dict[str, Any] = {}
+    width_key = next((k for k in integers if WIDTH.match(k)), None)
+    # Mamba-2 style heads: hidden_size * expand == num_heads * head_dim (and n_groups divides heads)
+    if width_key and {"expand", "num_heads", "head_dim"} <= integers.keys() and "num_attention_heads" not in integers:
+        heads = out.get("num_heads", integers["num_heads"])
+        tied["head_dim"] = max(1, integers["expand"] * out.get(width_key, integers[width_key]) // heads)
+        if "n_groups" in integers and heads % integers["n_groups"]:
+            tied["n_groups"] = 1
+    # a depth made of parts (input + recurrent + output layers): the total follows the tiny parts
+    depth_key = next((k for k in ("num_hidden_layers", "num_layers", "n_layer") if k in integers), None)
+    if depth_key:
+        parts = [k for k in integers if k != depth_key and LAYERS.match(k) and k.startswith("n_")]
+        if len(parts) > 1 and sum(integers[k] for k in parts) == integers[depth_key]:
+            tied[depth_key] = sum(out.get(k, integers[k]) for k in parts)
+    return tied
 
 
 def _routing(values: dict[str, Any], integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
@@ -156,9 +177,31 @@ def _routing(values: dict[str, Any], integers: dict[str, int], out: dict[str, An
     return routing
 
 
-def _per_layer_lists(values: dict[str, Any], integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
-    """Per-layer lists (layer_types, mlp_layer_types, ...) cut to the tiny depth, keeping one layer of
-    each distinct kind (a hybrid model keeps its full-attention layer, a MoE its dense one)."""
+def _apply(rules: list[tuple[re.Pattern[str], Any]], integers: dict[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in integers.items():
+        rule = next((shrink for pattern, shrink in rules if pattern.match(key)), None)
+        if rule is not None and rule(value) != value:
+            out[key] = rule(value)
+    return out
+
+
+def _layer_index(key: Any) -> int | None:
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    return int(key) if isinstance(key, str) and key.isdigit() else None
+
+
+def _per_layer_lists(
+    values: dict[str, Any],
+    integers: dict[str, int],
+    out: dict[str, Any],
+    overrides: dict[Any, Any],
+    rules: list[tuple[re.Pattern[str], Any]],
+) -> dict[str, Any]:
+    """Per-layer lists (layer_types, mlp_layer_types, ...) and per-layer overrides (per_layer_config:
+    layer index -> fields) cut to the tiny depth, keeping one layer of each distinct kind (a hybrid
+    model keeps its full-attention layer, a MoE its dense one); overridden sizes shrunk by the same rules."""
     depth_key = next((k for k in out if LAYERS.match(k) and k in integers), None)
     if depth_key is None:
         return {}
@@ -168,16 +211,32 @@ def _per_layer_lists(values: dict[str, Any], integers: dict[str, int], out: dict
         for k, v in values.items()
         if isinstance(v, list) and len(v) == depth and all(isinstance(item, (str, int, bool)) for item in v)
     }
-    if not lists:
+    by_layer = {_layer_index(k): v for k, v in overrides.items()}
+    if None in by_layer or not all(0 <= i < depth for i in by_layer):  # type: ignore[operator]
+        by_layer = {}
+    if not lists and not by_layer:
         return {}
-    kinds = [tuple(items[i] for items in lists.values()) for i in range(depth)]
+    kinds = [
+        (*(items[i] for items in lists.values()), repr(sorted((by_layer.get(i) or {}).items()))) for i in range(depth)
+    ]
     kept = sorted({kinds.index(kind) for kind in kinds})
     for index in range(depth):
         if len(kept) >= out[depth_key]:
             break
         if index not in kept:
             kept = sorted({*kept, index})
-    return {depth_key: len(kept), **{k: [v[i] for i in kept] for k, v in lists.items()}}
+    found: dict[str, Any] = {depth_key: len(kept), **{k: [v[i] for i in kept] for k, v in lists.items()}}
+    if by_layer:
+        found["per_layer_config"] = {
+            position: {**fields, **_apply(rules, {k: v for k, v in fields.items() if _is_size(v)})}
+            for position, old in enumerate(kept)
+            if isinstance(fields := by_layer.get(old), dict)
+        }
+    return found
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def tiny_kwargs(config: Any, vocabulary: int) -> dict[str, Any]:

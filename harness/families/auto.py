@@ -53,7 +53,7 @@ GRAD_INPUTS = {"speech-seq2seq": "input_features", "image-text-to-text": "inputs
 TEXT_ONLY_TASKS = {"causal-lm", "seq2seq-lm", "seq-cls", "token-cls"}
 
 # Roles of linear layers, by their own (last) name, in the spellings transformers' models use.
-QUERY = re.compile(r"^(q|q_proj|query|q_lin|wq|query_proj|to_q|linear_q|q_b_proj|q_attn)$")
+QUERY = re.compile(r"^(q|q_proj|query|q_lin|wq|query_proj|to_q|linear_q|q_b_proj|q_a_proj|q_attn)$")
 VALUE = re.compile(r"^(v|v_proj|value|v_lin|wv|value_proj|to_v|linear_v|kv_b_proj|kv_proj|c_attn_kv)$")
 FUSED = re.compile(r"^(qkv|qkv_proj|query_key_value|c_attn|Wqkv|W_pack|qkv_linear|att_proj|wqkv|qkv_lin)$")
 ATTENTION_PATH = re.compile(r"(attn|attention|self_att)", re.IGNORECASE)
@@ -63,6 +63,10 @@ DOWN_PROJECTION = re.compile(r"^(down_proj|fc2|wo|w2|c_proj|dense_4h_to_h|fc_out
 TOWERS = r"vision|visual|image|img|audio|speech|sound|pixel|patch_embed|multi_modal_projector|mm_projector"
 # Linears whose weight a state-space scan reads directly (never called as a module).
 READ_DIRECTLY = re.compile(r"^(dt_proj)$")
+# Sparse attention's key selection (DeepSeek-V3.2/V4 style): an indexer's top-k is no path for
+# gradients, and a compressor summarizes blocks of keys longer than a tiny batch: no gradient
+# reaches either from the loss, by design, so the main attention's projections are the targets.
+KEY_SELECTION = r"\.indexer\.|\.compressor\."
 # A decoder's attention over the encoder's output, in the spellings transformers' models use.
 CROSS_ATTENTION = r"encoder_attn|cross_attn|crossattention|cross_attention|EncDecAttention|enc_dec_attn"
 # Heads peft's own "all-linear" leaves out, and ours too.
@@ -106,6 +110,10 @@ def choose_targets(names: list[str], text_only: bool, decoder_only: bool = False
     if text_only and towers and len(towers) < len(bodies):
         excluded.append(TOWERS)
         notes.append("of the text model (the batch has no image or audio)")
+    selecting = [n for n in bodies if re.search(KEY_SELECTION, n)]
+    if selecting and len(selecting) < len(bodies):
+        excluded.append(KEY_SELECTION)
+        notes.append("outside the sparse attention's key selection (indexer, compressor)")
     crossing = [n for n in bodies if re.search(CROSS_ATTENTION, n)]
     if decoder_only and crossing and len(crossing) < len(bodies):
         excluded.append(CROSS_ATTENTION)

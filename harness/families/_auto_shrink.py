@@ -39,7 +39,9 @@ HEAD_DIM = re.compile(r"^(head_dim|d_kv|kv_channels|attention_head_size|swa_head
 # a rotary width within each head (codegen, gptj): at most the tiny head width
 ROTARY_DIM = re.compile(r"^(rotary_dim|rotary_emb_dim|rope_dim)$")
 EXPERTS = re.compile(r"^(num_experts|num_local_experts|n_routed_experts|moe_num_experts)$")
-TOP_K = re.compile(r"^(num_experts_per_tok|moe_topk|num_selected_experts|top_k|moe_top_k|moe_k|num_experts_per_token)$")
+# (not bare top_k: transformers 4 configs carry it as a generation default, which save_pretrained then
+# refuses in the generation config)
+TOP_K = re.compile(r"^(num_experts_per_tok|moe_topk|num_selected_experts|moe_top_k|moe_k|num_experts_per_token)$")
 # group-limited routing (deepseek v2/v3 style): experts split into groups, the best groups kept
 EXPERT_GROUPS = re.compile(r"^(n_group|num_expert_group|moe_n_group|num_expert_groups)$")
 TOP_GROUPS = re.compile(r"^(topk_group|topk_groups|moe_topk_group)$")

@@ -48,7 +48,8 @@ TOP_GROUPS = re.compile(r"^(topk_group|topk_groups|moe_topk_group)$")
 # a router that picks top-k over ``None`` experts is no model; checkpoints set it (DeepSeek-V2: 6)
 TINY_TOP_K = 2
 POSITIONS = re.compile(r"^(max_position_embeddings|n_positions|max_source_positions|max_target_positions|n_ctx)$")
-VOCABULARY = re.compile(r"^vocab_size$")
+# (hash-embedding tables too: BLT's encoder_hash_byte_group_vocab is 500002 rows per group)
+VOCABULARY = re.compile(r"^(vocab_size|\w+_vocab)$")
 # state-space layers: the state width and the scan's chunk (pure-torch scans cost per chunk element)
 SSM_STATE = re.compile(r"^(state_size|ssm_state_size|mamba_d_state|d_state|chunk_size|mamba_chunk_size)$")
 TINY_SSM_STATE = 16

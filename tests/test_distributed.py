@@ -158,3 +158,26 @@ def test_the_schema_and_selection_know_the_distributed_section() -> None:
         "ddp-manual-find-unused-reentrant[find-unused-torchrun]"
         in harness("list", "scenarios/distributed", "-k", "ddp and torchrun", "--ids").stdout.split()
     )
+
+
+def test_gradients_under_sharding_are_merged_over_the_ranks_shards_and_can_fail(tmp_path: Path) -> None:
+    # LoRA's own init (B = 0) leaves A without a gradient in the first step: the gradients check
+    # must see that through FSDP's shards, where the single-process probe's hooks never fire
+    scenario = tmp_path / "shards.yaml"
+    scenario.write_text(
+        "id: shards\ndescription: d\nmodel: {family: llama}\ndistributed: {strategy: fsdp2}\n"
+        "cases:\n  library-init: {peft.init: library}\n  non-identity: {}\n"
+        "  fsdp1-library-init: {peft.init: library, distributed.strategy: fsdp}\n"
+    )
+    done = harness("run", scenario, out=tmp_path / "results.jsonl")
+    records = done.by_id()
+    for variant in ("shards[library-init]", "shards[fsdp1-library-init]"):
+        silent = records[variant]
+        assert silent["outcome"] == "silent", silent.get("reason")
+        assert "zero-grad:text (4 of 8)" in silent["reason"]
+        assert "merged" not in silent["checks"]["results"]["gradients"]["detail"]
+        assert silent["checks"]["results"]["gradients"]["groups"]["text"]["with_grad"] == 8
+    trained = records["shards[non-identity]"]
+    assert trained["outcome"] == "passed"
+    assert trained["checks"]["results"]["gradients"]["passed"] is True
+    assert "merged over 2 ranks' shards" in trained["checks"]["results"]["gradients"]["detail"]

@@ -31,6 +31,17 @@ def config(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def trainer_config(scenario: Scenario) -> dict[str, Any]:
+    """The config handed to TrainingArguments: what the Trainer sets itself is "auto", as its docs write it."""
+    return {
+        **config(scenario),
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "bf16": {"enabled": "auto"},
+        "fp16": {"enabled": "auto"},
+    }
+
+
 class DeepSpeed(Strategy):
     name = "deepspeed"
     requires = ("deepspeed",)
@@ -66,10 +77,10 @@ class DeepSpeed(Strategy):
 
     def training_arguments(self, scenario: Scenario, fields: set[str]) -> dict[str, Any]:
         self.available()
-        return {"deepspeed": {**config(scenario), "train_micro_batch_size_per_gpu": "auto"}}
+        return {"deepspeed": trainer_config(scenario)}
 
     def emit_training_arguments(self, scene: Scene) -> str | None:
-        arguments = {"deepspeed": {**config(scene.scenario), "train_micro_batch_size_per_gpu": "auto"}}
+        arguments = {"deepspeed": trainer_config(scene.scenario)}
         return f"        arguments.update({literal(arguments, 8)})  # distributed.strategy deepspeed"
 
     def emit_wrap(self, scene: Scene) -> str | None:

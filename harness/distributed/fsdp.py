@@ -32,7 +32,7 @@ def _device(device: str) -> Any:
 
 class FSDP1(Strategy):
     name = "fsdp"
-    shards_parameters = "FSDP flattens and shards the parameters; gradients reach the shards"
+    shards_parameters = "FSDP flattens and shards the parameters (gradients: merged over the ranks' shards)"
 
     def wrap(self, model: Any, scenario: Scenario, device: str) -> Any:
         import functools
@@ -101,7 +101,7 @@ class FSDP1(Strategy):
 
 class FSDP2(Strategy):
     name = "fsdp2"
-    shards_parameters = "fully_shard replaces the parameters by DTensor shards; gradients reach the shards"
+    shards_parameters = "fully_shard replaces the parameters by DTensor shards (gradients: merged over the shards)"
 
     def wrap(self, model: Any, scenario: Scenario, device: str) -> Any:
         from torch.distributed.device_mesh import init_device_mesh

@@ -85,6 +85,7 @@ def run_ranks(task: dict[str, Any], device: str, on_phase: Callable[[str], None]
         reports = {r.rank: r for r in group.ranks}
         shutil.rmtree(rank_dir, ignore_errors=True)
     observation = merge(list(reports.values()), timed_out, task["timeout"], group.launcher)
+    _judge_shards(observation, list(reports.values()), scenario)
     observation["effective"].setdefault("distributed", {}).update(
         {
             "strategy": spec.strategy,
@@ -327,6 +328,29 @@ def _summary(rank: int, observation: dict[str, Any]) -> dict[str, Any]:
         "losses": checks.get("losses", []),
         "peak_rss_mb": observation.get("peak_rss_mb"),
     }
+
+
+def _judge_shards(merged: dict[str, Any], ranks: list[Rank], scenario: Any) -> None:
+    """The gradients check of a sharded strategy, over every rank's shards (harness/distributed/shards.py)."""
+    from harness.distributed.shards import merged_gradients
+    from harness.families import FAMILIES
+    from harness.methods import METHODS
+
+    reports = [
+        (r.report.get("checks") or {})["shard_gradients"]
+        for r in ranks
+        if r.report is not None and "shard_gradients" in (r.report.get("checks") or {})
+    ]
+    mode = METHODS[scenario.peft.method].gradient_mode(scenario.checks.gradients)
+    result = merged_gradients(reports, FAMILIES[scenario.model.family].group_of, mode) if reports else None
+    if result is None:
+        return
+    checks = merged.setdefault("checks", {})
+    checks.setdefault("results", {})["gradients"] = result
+    if merged.get("outcome") == "passed" and not result["passed"]:
+        failed = [*checks.get("failed", []), f"gradients ({result['detail']})"]
+        checks["failed"] = failed
+        merged.update(outcome="silent", reason="; ".join(failed))
 
 
 def merge(

@@ -66,6 +66,7 @@ class Pipeline:
         # named check -> result; static intent checks are judged at the start of training
         self.results: dict[str, dict[str, Any]] = {}
         self.probe: GradientProbe | None = None
+        self.shard_probe: Any = None  # sharded strategies: the gradients each rank's shards got
         self.capture: oracles.QuantCapture | None = None
         self.loaded_dtypes: dict[int, str] = {}  # id(parameter) -> dtype when the model was loaded
         self.linear_names: list[str] = []  # the unquantized model's linears
@@ -91,6 +92,9 @@ class Pipeline:
             if self.probe is not None:
                 self.checks.update(self.probe.summary())
                 self.probe.close()
+            if self.shard_probe is not None:
+                self.checks["shard_gradients"] = self.shard_probe.summary()
+                self.shard_probe.close()
             if self.capture is not None:
                 self.capture.close()
                 with self.checking("quant-error"):
@@ -174,6 +178,11 @@ class Pipeline:
         spec = self.scenario.checks
         if spec.gradients != "off" or spec.finite or spec.grad_parity is not None:
             self.probe = GradientProbe(trainable, self.family.group_of, lambda: self.clock.in_first_step)
+        if spec.gradients != "off" and STRATEGIES[self.scenario.distributed.strategy].shards_parameters:
+            from harness.distributed.shards import ShardGradientProbe
+
+            names = [name for name, _ in trainable]
+            self.shard_probe = ShardGradientProbe(model, names, lambda: self.clock.in_first_step)
         if spec.quant_reference and self.quantized_layers:
             self.capture = oracles.QuantCapture(self.quantized_layers)
         with self.checking("intent checks"):

@@ -17,6 +17,9 @@ class Strategy(Plugin):
     # Why the gradient and update checks cannot be measured (None: they can). A wrapper that shards
     # parameters replaces the ones the probe's tensor hooks sit on; its gradients reach the shards.
     shards_parameters: str | None = None
+    # whether each rank's shard of a parameter holds its gradient in ``.grad`` at the optimizer step
+    # (FSDP, FSDP2; DeepSpeed's ZeRO keeps gradients in partitions of its own)
+    grads_in_shards: bool = False
     # the wrapped model runs backward and the optimizer step itself (a DeepSpeed engine)
     owns_step: bool = False
 

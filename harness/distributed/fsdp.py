@@ -33,6 +33,7 @@ def _device(device: str) -> Any:
 class FSDP1(Strategy):
     name = "fsdp"
     shards_parameters = "FSDP flattens and shards the parameters (gradients: merged over the ranks' shards)"
+    grads_in_shards = True
 
     def wrap(self, model: Any, scenario: Scenario, device: str) -> Any:
         import functools
@@ -102,6 +103,7 @@ class FSDP1(Strategy):
 class FSDP2(Strategy):
     name = "fsdp2"
     shards_parameters = "fully_shard replaces the parameters by DTensor shards (gradients: merged over the shards)"
+    grads_in_shards = True
 
     def wrap(self, model: Any, scenario: Scenario, device: str) -> Any:
         from torch.distributed.device_mesh import init_device_mesh

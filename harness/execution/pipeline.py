@@ -178,7 +178,7 @@ class Pipeline:
         spec = self.scenario.checks
         if spec.gradients != "off" or spec.finite or spec.grad_parity is not None:
             self.probe = GradientProbe(trainable, self.family.group_of, lambda: self.clock.in_first_step)
-        if spec.gradients != "off" and STRATEGIES[self.scenario.distributed.strategy].shards_parameters:
+        if spec.gradients != "off" and STRATEGIES[self.scenario.distributed.strategy].grads_in_shards:
             from harness.distributed.shards import ShardGradientProbe
 
             names = [name for name, _ in trainable]

@@ -22,6 +22,8 @@ class Strategy(Plugin):
     grads_in_shards: bool = False
     # the wrapped model runs backward and the optimizer step itself (a DeepSpeed engine)
     owns_step: bool = False
+    # the fields of `distributed:` that are this strategy's own options (set elsewhere: an error)
+    own_options: tuple[str, ...] = ()
 
     def phase(self, point: str) -> str:
         return "setup"

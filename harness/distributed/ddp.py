@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class DDP(Strategy):
     name = "ddp"
+    own_options = ("find_unused_parameters", "static_graph")
 
     def _kwargs(self, scenario: Scenario) -> dict[str, Any]:
         spec = scenario.distributed

@@ -44,6 +44,7 @@ def trainer_config(scenario: Scenario) -> dict[str, Any]:
 
 class DeepSpeed(Strategy):
     name = "deepspeed"
+    own_options = ("deepspeed",)
     requires = ("deepspeed",)
     shards_parameters = "DeepSpeed ZeRO partitions gradients (and, at stage 3, parameters)"
 

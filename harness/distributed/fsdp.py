@@ -32,6 +32,7 @@ def _device(device: str) -> Any:
 
 class FSDP1(Strategy):
     name = "fsdp"
+    own_options = ("fsdp",)
     shards_parameters = "FSDP flattens and shards the parameters (gradients: merged over the ranks' shards)"
     grads_in_shards = True
 
@@ -102,6 +103,7 @@ class FSDP1(Strategy):
 
 class FSDP2(Strategy):
     name = "fsdp2"
+    own_options = ("fsdp",)
     shards_parameters = "fully_shard replaces the parameters by DTensor shards (gradients: merged over the shards)"
     grads_in_shards = True
 

@@ -231,12 +231,10 @@ class DistributedSpec(Strict):
 
     @model_validator(mode="after")
     def _options_of_the_strategy(self) -> DistributedSpec:
-        owners = {
-            "find_unused_parameters": ("ddp",),
-            "static_graph": ("ddp",),
-            "fsdp": ("fsdp", "fsdp2"),
-            "deepspeed": ("deepspeed",),
-        }
+        owners: dict[str, list[str]] = {}  # option -> the strategies whose own option it is
+        for strategy in STRATEGIES.names():
+            for option in STRATEGIES[strategy].own_options:
+                owners.setdefault(option, []).append(strategy)
         for name, strategies in owners.items():
             # compared with the default, not by presence: a resolved scenario dumped and read back sets all
             default = type(self).model_fields[name].get_default(call_default_factory=True)

@@ -88,12 +88,12 @@ class ModelSpec(Strict):
     def _known_task(self) -> ModelSpec:
         if self.task is not None:
             FAMILIES[self.family].check_task(self.task)
-        if (self.family == "auto") != (self.architecture is not None):
-            raise ValueError("model.architecture is what family 'auto' builds, and only it: set both or neither")
-        if self.architecture is not None:
-            from harness.families.auto import check_architecture
-
-            check_architecture(self.architecture, self.task)
+        takes = [name for name in FAMILIES.names() if FAMILIES[name].takes_architecture]
+        if FAMILIES[self.family].takes_architecture != (self.architecture is not None):
+            raise ValueError(
+                f"model.architecture is what family {' / '.join(takes)} builds, and only it: set both or neither"
+            )
+        FAMILIES[self.family].check_spec(self)
         return self
 
 

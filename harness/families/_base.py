@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import choices_hint
 from harness.plugin import Plugin, Scene, Stage
@@ -97,6 +97,8 @@ class Family(Plugin):
     deliberate: Mapping[str, str] = field(default_factory=dict)
     # Simplicity order for shrinking found failures: the lowest rank is tried first.
     explore_rank: int = 100
+    # Whether the family builds whatever `model.architecture` names (required by it, refused elsewhere).
+    takes_architecture: ClassVar[bool] = False
 
     def depth(self, layers: int) -> dict[str, Any]:
         """model.config overrides giving the tiny model ``layers`` layers per stack."""
@@ -111,6 +113,9 @@ class Family(Plugin):
     @property
     def default_task(self) -> str:
         return next(iter(self.tasks))
+
+    def check_spec(self, spec: ModelSpec) -> None:
+        """What this family checks of `model:` when a scenario loads, beyond its task (no torch)."""
 
     def check_task(self, task: str) -> str:
         if task not in self.tasks:

@@ -162,6 +162,11 @@ def choose_targets(names: list[str], text_only: bool, decoder_only: bool = False
 class AutoFamily(Family):
     """Any architecture of the installed transformers, chosen by ``model.architecture``."""
 
+    takes_architecture = True
+
+    def check_spec(self, spec: ModelSpec) -> None:
+        check_architecture(spec.architecture or "", spec.task)
+
     def names(self, spec: ModelSpec) -> tuple[str, str, str]:
         """(model type, config class, model class) of the spec's architecture and task."""
         architecture = spec.architecture or ""

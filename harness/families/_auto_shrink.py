@@ -32,6 +32,10 @@ FEEDFORWARD = re.compile(
 EXPERT_FEEDFORWARD = re.compile(r"^(moe_intermediate_size|expert_intermediate_size|moe_ffn_hidden_size)$")
 LAYERS = re.compile(r"^(num_hidden_layers|n_layer|n_layers|num_layers|num_decoder_layers|\w+_layers|depth)$")
 HEADS = re.compile(r"^(num_attention_heads|n_head|n_heads|num_heads|\w+_attention_heads)$")
+# linear-attention layers of hybrid models (kimi_linear's KDA, qwen3-next's gated delta net): their own
+# heads and head widths, whose pure-torch chunked scans cost per head and per width
+LINEAR_HEADS = re.compile(r"^(linear_num_heads|linear_num_key_heads|linear_num_value_heads)$")
+LINEAR_HEAD_DIM = re.compile(r"^(linear_head_dim|linear_key_head_dim|linear_value_head_dim)$")
 KV_HEADS = re.compile(
     r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv|\w+_num_key_value_heads)$"
 )
@@ -118,6 +122,8 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
         (KV_HEADS, lambda v: _kv_heads(v, default_heads, heads)),
         (HEAD_DIM, lambda v: v if keeps_head_dim else min(v, TINY_WIDTH // heads)),
         (ROTARY_DIM, lambda v: min(v, TINY_WIDTH // heads)),
+        (LINEAR_HEADS, lambda v: min(v, TINY_HEADS)),
+        (LINEAR_HEAD_DIM, lambda v: min(v, TINY_WIDTH // heads)),
         (EXPERTS, lambda v: min(v, TINY_EXPERTS)),
         (POSITIONS, lambda v: v if keeps_positions else min(v, TINY_POSITIONS)),
         (SSM_STATE, lambda v: min(v, TINY_SSM_STATE)),

@@ -10,6 +10,8 @@ import pytest
 import yaml
 from conftest import FIXTURES, ROOT, harness
 
+from harness.families import FAMILIES
+
 
 def test_a_wrong_expectation_exits_one_and_says_why(tmp_path: Path) -> None:
     done = harness("run", FIXTURES / "e2e" / "unexpected.yaml", out=tmp_path / "r.jsonl")
@@ -25,7 +27,7 @@ def test_bad_input_exits_two_with_file_line_and_choices_but_runs_the_rest(tmp_pa
     assert "Traceback" not in done.stderr
     message = done.stderr.strip()
     assert "bad/unknown_family.yaml:4: model.family: unknown model family 'lama'" in message
-    assert "valid: bart, bert," in message and "did you mean 'llama'?" in message
+    assert f"valid: {', '.join(FAMILIES.names()[:3])}," in message and "did you mean 'llama'?" in message
     assert [r["id"] for r in done.records] == ["good-neighbour"]
     assert done.records[0]["outcome"] == "passed"
 

@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import tempfile
 import types
 import typing
 from collections.abc import Iterable
@@ -93,8 +94,10 @@ def check_writable(path: Path) -> None:
                 raise PermissionError(errno.EACCES, "the file is read-only")
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
         else:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            path.unlink()
+            # A probe file of our own, never ``path``: another run may create ``path`` and append to
+            # it at any moment, and creating then unlinking ``path`` would fail on (or delete) its records.
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+                pass
     except OSError as exc:
         raise ResultsWriteError(f"cannot write the results file here: {exc.strerror or exc}", path) from None
 

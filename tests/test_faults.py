@@ -93,8 +93,8 @@ def test_two_runs_appending_to_one_file_do_not_corrupt_it(tmp_path: Path) -> Non
     fast = {"FT_HARNESS_SLOW_STEP_S": "0"}
     first, second = (start(out, "-j", "2", tag=uuid.uuid4().hex, **fast) for _ in range(2))
     for process in (first, second):
-        process.communicate(timeout=300)
-        assert process.returncode == 0
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stdout + stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 12
     assert len({json.loads(line)["run_id"] for line in lines}) == 2

@@ -55,6 +55,8 @@ class Scene:
     record: dict[str, Any]
     # modules the emitted code uses beyond torch / transformers / peft (`import` lines)
     imports: set[str] = field(default_factory=set)
+    # plain functions of ours the emitted code calls: inlined, source and all, at the script's top
+    functions: list[Callable[..., Any]] = field(default_factory=list)
 
     @property
     def device(self) -> str:

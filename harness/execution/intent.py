@@ -197,28 +197,32 @@ def implied_adapter_dtype(scenario: Scenario, base_layer: Any, autocast: bool) -
 
 # -- structure ----------------------------------------------------------------------------------
 
-BLOCK_INDEX = re.compile(r"\.\d+(\.|$)")
+BLOCK_INDEX = r"\.\d+(\.|$)"
 
 
 def expected_quantized(linear_names: list[str], skip: list[str] | None) -> list[str]:
     """The linears a quantization backend is asked to convert: those inside the repeated blocks
     (a numbered path); heads and projections outside the blocks stay in float by the libraries'
-    documented design, and `skip_modules` stays in float by request."""
+    documented design, and `skip_modules` stays in float by request. (Inlined into repro scripts.)"""
     skip = skip or []
-    return [name for name in linear_names if BLOCK_INDEX.search(name) and not any(s in name for s in skip)]
+    return [name for name in linear_names if re.search(BLOCK_INDEX, name) and not any(s in name for s in skip)]
+
+
+def unquantized(expected: list[str], converted: set[str], backend: str) -> str | None:
+    """The `quantized` check's failure, None when every expected linear was converted. (Inlined.)"""
+    missing = [name for name in expected if name not in converted]
+    if not missing:
+        return None
+    return f"{len(missing)} of {len(expected)} block linears not quantized by {backend}: {', '.join(missing[:4])}"
 
 
 def quantized(expected: list[str], converted: set[str], backend: str) -> Result:
     if not expected:
         return NOT_APPLICABLE
-    missing = [name for name in expected if name not in converted]
-    numbers = {"expected": len(expected), "quantized": len(expected) - len(missing)}
-    if missing:
-        return result(
-            False,
-            f"{len(missing)} of {len(expected)} block linears not quantized by {backend}: {', '.join(missing[:4])}",
-            **numbers,
-        )
+    numbers = {"expected": len(expected), "quantized": sum(name in converted for name in expected)}
+    failure = unquantized(expected, converted, backend)
+    if failure:
+        return result(False, failure, **numbers)
     return result(True, f"{len(expected)} block linears quantized by {backend}", **numbers)
 
 

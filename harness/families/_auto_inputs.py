@@ -2,15 +2,17 @@
 
 These functions are inlined verbatim into repro scripts (harness/report/repro/inline.py): each is a
 plain function of (inputs spec, config, torch generator) using only the helpers and constants of
-this module. Ordinary tokens are drawn below the tiny vocabulary (128) and avoid every id the
-config names (pad, bos, eos, image and audio placeholders), so a text-only batch never carries a
-placeholder the model would try to fill.
+this module and the batch shapes of families/_inputs.py. Ordinary tokens are drawn below the tiny
+vocabulary (128) and avoid every id the config names (pad, bos, eos, image and audio
+placeholders), so a text-only batch never carries a placeholder the model would try to fill.
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+
+from harness.families import _inputs
 
 if TYPE_CHECKING:
     import torch
@@ -66,33 +68,17 @@ def shift_right(labels: torch.Tensor, start: int) -> torch.Tensor:
 
 
 def auto_causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    import torch
-
-    ids = ordinary_tokens(spec, config, generator)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if spec.labels:
-        batch["labels"] = ids.clone()
-    return batch
+    return _inputs.causal_batch(ordinary_tokens(spec, config, generator), spec)
 
 
 def auto_classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    import torch
-
     ids = ordinary_tokens(spec, config, generator)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if spec.labels:
-        batch["labels"] = torch.randint(0, getattr(config, "num_labels", 2), (ids.shape[0],), generator=generator)
-    return batch
+    return _inputs.classification_batch(ids, spec, config, generator, per_token=False)
 
 
 def auto_token_classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    import torch
-
     ids = ordinary_tokens(spec, config, generator)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if spec.labels:
-        batch["labels"] = torch.randint(0, getattr(config, "num_labels", 2), ids.shape, generator=generator)
-    return batch
+    return _inputs.classification_batch(ids, spec, config, generator, per_token=True)
 
 
 def auto_seq2seq(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -169,13 +169,21 @@ class Family(Plugin):
 
         spec = stage.scenario.model
         if stage.model is None:
-            config = self.config(spec)
-            model_class = self.model_class(spec)
-            extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
-            stage.model = model_class._from_config(config, **extra) if extra else model_class(config)
+            stage.model = self.instantiate(spec)
+        self.after_build(stage)
         if stage.batch is None:
             generator = torch.Generator().manual_seed(spec.seed)
             stage.batch = self.task(spec).inputs(stage.scenario.inputs, stage.model.config, generator)
+
+    def instantiate(self, spec: ModelSpec) -> Any:
+        """The model with random weights, built as users build one from a config."""
+        config = self.config(spec)
+        model_class = self.model_class(spec)
+        extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
+        return model_class._from_config(config, **extra) if extra else model_class(config)
+
+    def after_build(self, stage: Stage) -> None:
+        """What a family notes about the built model before the batch is made (nothing by default)."""
 
     def emit_build(self, scene: Scene) -> str:
         from harness.report.repro.inline import Call, Recorder, literal

@@ -28,9 +28,13 @@ def token_ids(spec: InputsSpec, config: Any, generator: torch.Generator, high: i
 
 
 def causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    return causal_batch(token_ids(spec, config, generator), spec)
+
+
+def causal_batch(ids: torch.Tensor, spec: InputsSpec) -> dict[str, torch.Tensor]:
+    """A causal-LM batch for ``ids``: the model shifts its labels itself."""
     import torch
 
-    ids = token_ids(spec, config, generator)
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     if spec.labels:
         batch["labels"] = ids.clone()
@@ -38,23 +42,25 @@ def causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict
 
 
 def classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    import torch
-
     ids = token_ids(spec, config, generator)
-    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if spec.labels:
-        num_labels = getattr(config, "num_labels", 2)
-        batch["labels"] = torch.randint(0, num_labels, (ids.shape[0],), generator=generator)
-    return batch
+    return classification_batch(ids, spec, config, generator, per_token=False)
 
 
 def token_classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    ids = token_ids(spec, config, generator)
+    return classification_batch(ids, spec, config, generator, per_token=True)
+
+
+def classification_batch(
+    ids: torch.Tensor, spec: InputsSpec, config: Any, generator: torch.Generator, per_token: bool
+) -> dict[str, torch.Tensor]:
+    """A classification batch for ``ids``: one label per sequence, or one per token."""
     import torch
 
-    ids = token_ids(spec, config, generator)
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     if spec.labels:
-        batch["labels"] = torch.randint(0, getattr(config, "num_labels", 2), ids.shape, generator=generator)
+        shape = ids.shape if per_token else (ids.shape[0],)
+        batch["labels"] = torch.randint(0, getattr(config, "num_labels", 2), shape, generator=generator)
     return batch
 
 

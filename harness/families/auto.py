@@ -252,21 +252,20 @@ class AutoFamily(Family):
 
     # -- the build point ------------------------------------------------------------------------
 
-    def on_build(self, stage: Stage) -> None:
-        import torch
+    def instantiate(self, spec: ModelSpec) -> Any:
+        config = self.config(spec)
+        extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
+        try:
+            return self.auto_class(spec).from_config(config, **extra)
+        except Exception as exc:  # the model class refuses the tiny config: ours to fix, not a finding
+            raise Unsupported(
+                f"{self.model_class(spec).__name__} cannot be built from the tiny config: "
+                f"{type(exc).__name__}: {_first_line(exc)}{self.default_fails_too(spec, exc)}"
+            ) from exc
 
+    def after_build(self, stage: Stage) -> None:
+        """Note the adapter targets chosen from the built model's own linears (a hook's model too)."""
         spec = stage.scenario.model
-        if stage.model is None:
-            config = self.config(spec)
-            model_class = self.model_class(spec)
-            extra = {"attn_implementation": spec.attn_implementation} if spec.attn_implementation else {}
-            try:
-                stage.model = self.auto_class(spec).from_config(config, **extra)
-            except Exception as exc:  # the model class refuses the tiny config: ours to fix, not a finding
-                raise Unsupported(
-                    f"{model_class.__name__} cannot be built from the tiny config: "
-                    f"{type(exc).__name__}: {_first_line(exc)}{self.default_fails_too(spec, exc)}"
-                ) from exc
         chosen = self.targets_of(spec, stage.model)
         _TARGETS[_key(spec)] = chosen
         stage.effective["auto_targets"] = {
@@ -274,9 +273,6 @@ class AutoFamily(Family):
             "attention": chosen["groups"]["attention"],
             "linears": chosen["linears"],
         }
-        if stage.batch is None:
-            generator = torch.Generator().manual_seed(spec.seed)
-            stage.batch = self.task(spec).inputs(stage.scenario.inputs, stage.model.config, generator)
 
     def emit_build(self, scene: Scene) -> str:
         from harness.report.repro.inline import Call, literal

@@ -67,9 +67,14 @@ class Backend(Plugin):
     def skip_modules(self, options: Any) -> list[str]:
         return list(getattr(options, "skip_modules", None) or [])
 
-    def is_quantized(self, module: Any) -> bool:
-        """A module whose weight this backend replaced (the oracles compare those)."""
+    @staticmethod
+    def quantized_layer(module: Any) -> bool:
+        """A module whose weight this backend replaced. Each backend sets a plain module-level
+        function here: the `quantized` check and the oracles call it, repro scripts inline it."""
         raise NotImplementedError
+
+    def is_quantized(self, module: Any) -> bool:
+        return self.quantized_layer(module)
 
     def layer_kind(self, module: Any) -> str:
         """What a quantized layer is called in ``effective.quantized_layers``."""
@@ -125,18 +130,40 @@ class Backend(Plugin):
             for d in self.requires
         ]
         described = self.describe(self.options(scene.scenario))
+        before, after = self.emit_quantized_check(scene)
         return "\n".join(
             [
                 f"    # save the tiny model, reload it quantized through from_pretrained ({described})",
                 *checks,
+                *before,
                 f"    quantization_config = {literal(config, 4)}",
                 "    saved = tempfile.TemporaryDirectory()",
                 "    model.save_pretrained(saved.name)",
                 "    model_class = type(model)",
                 "    del model",
                 "    model = " + call("model_class.from_pretrained", reload, 4, positional=("saved.name",)),
+                *after,
             ]
         )
+
+    def emit_quantized_check(self, scene: Scene) -> tuple[list[str], list[str]]:
+        """The `quantized` check as the pipeline makes it (the built model's linears against the
+        layers that came back quantized), as lines before and after the reload."""
+        from harness.execution import intent
+        from harness.report.repro.inline import literal
+
+        if not scene.scenario.checks.quantized:
+            return [], []
+        scene.functions += [intent.expected_quantized, intent.unquantized, self.quantized_layer]
+        skip = self.skip_modules(self.options(scene.scenario))
+        before = ["    linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]"]
+        after = [
+            "    # the `quantized` check: every linear inside the repeated blocks came back quantized",
+            f"    expected = expected_quantized(linear_names, {literal(skip)})",
+            "    converted = {name for name, module in model.named_modules() if quantized_layer(module)}",
+            f'    checks["quantized"] = unquantized(expected, converted, {literal(self.name)})',
+        ]
+        return before, after
 
     # -- explore --------------------------------------------------------------------------------
 

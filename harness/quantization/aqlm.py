@@ -19,6 +19,10 @@ class AqlmOptions(BackendOptions):
     in_group_size: int = 8
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith("aqlm")
+
+
 class Aqlm(Backend):
     name = "aqlm"
     Options = AqlmOptions
@@ -38,8 +42,7 @@ class Aqlm(Backend):
             **options.config,
         )
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith("aqlm")
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: AqlmOptions) -> str:
         return f"AQLM {options.num_codebooks}x{options.nbits_per_codebook}"

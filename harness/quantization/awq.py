@@ -19,6 +19,10 @@ class AwqOptions(BackendOptions):
     zero_point: bool = True
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith(("gptqmodel", "awq"))
+
+
 class Awq(Backend):
     name = "awq"
     Options = AwqOptions
@@ -35,8 +39,7 @@ class Awq(Backend):
             bits=options.bits, group_size=options.group_size, zero_point=options.zero_point, **options.config
         )
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith(("gptqmodel", "awq"))
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: AwqOptions) -> str:
         return f"AWQ {options.bits}-bit, group {options.group_size}"

@@ -14,11 +14,14 @@ class FourBitOptions(BackendOptions):
     compute_dtype: Dtype = "float32"
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith("bitsandbytes") and hasattr(module, "weight")
+
+
 class BitsAndBytes(Backend):
     requires = ("bitsandbytes",)
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith("bitsandbytes") and hasattr(module, "weight")
+    quantized_layer = staticmethod(quantized_layer)
 
     def skip_keywords(self, options: Any) -> dict[str, Any]:
         if options.skip_modules is None:

@@ -13,6 +13,10 @@ from typing import Any
 from harness.quantization._base import Backend, BackendOptions, Modules
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__name__ == "EetqLinear" or type(module).__module__.startswith("eetq")
+
+
 class Eetq(Backend):
     name = "eetq"
     Options = BackendOptions
@@ -25,8 +29,7 @@ class Eetq(Backend):
         skip = {} if options.skip_modules is None else {"modules_to_not_convert": options.skip_modules}
         return modules("transformers").EetqConfig(weights="int8", **skip, **options.config)
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__name__ == "EetqLinear" or type(module).__module__.startswith("eetq")
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: BackendOptions) -> str:
         return "EETQ int8 weights"

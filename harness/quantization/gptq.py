@@ -21,6 +21,10 @@ class GptqOptions(BackendOptions):
     dataset: list[str] | str = "wikitext2"
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith(("gptqmodel", "auto_gptq", "optimum"))
+
+
 class Gptq(Backend):
     name = "gptq"
     Options = GptqOptions
@@ -34,8 +38,7 @@ class Gptq(Backend):
             bits=options.bits, group_size=options.group_size, dataset=options.dataset, **options.config
         )
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith(("gptqmodel", "auto_gptq", "optimum"))
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: GptqOptions) -> str:
         return f"GPTQ {options.bits}-bit, group {options.group_size}"

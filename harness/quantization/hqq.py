@@ -20,6 +20,10 @@ class HqqOptions(BackendOptions):
     axis: Literal[0, 1] | None = None
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith("hqq")
+
+
 class Hqq(Backend):
     name = "hqq"
     Options = HqqOptions
@@ -39,8 +43,7 @@ class Hqq(Backend):
     def bound(self, options: HqqOptions) -> float:
         return self.BOUNDS[options.nbits]
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith("hqq")
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: HqqOptions) -> str:
         return f"HQQ {options.nbits}-bit, group {options.group_size}"

@@ -19,6 +19,10 @@ class QuantoOptions(BackendOptions):
     activations: Literal["none", "int8", "float8"] = "none"
 
 
+def quantized_layer(module: Any) -> bool:
+    return type(module).__module__.startswith("optimum.quanto") and hasattr(module, "weight")
+
+
 class Quanto(Backend):
     name = "quanto"
     Options = QuantoOptions
@@ -35,8 +39,7 @@ class Quanto(Backend):
     def bound(self, options: QuantoOptions) -> float:
         return self.BOUNDS[options.weights]
 
-    def is_quantized(self, module: Any) -> bool:
-        return type(module).__module__.startswith("optimum.quanto") and hasattr(module, "weight")
+    quantized_layer = staticmethod(quantized_layer)
 
     def describe(self, options: QuantoOptions) -> str:
         activations = f", {options.activations} activations" if options.activations != "none" else ""

@@ -28,6 +28,11 @@ class TorchAoOptions(BackendOptions):
     packing_format: str | None = None
 
 
+def quantized_layer(module: Any) -> bool:
+    weight = getattr(module, "weight", None)
+    return type(weight).__module__.startswith("torchao") and not hasattr(module, "base_layer")
+
+
 class TorchAo(Backend):
     name = "torchao"
     Options = TorchAoOptions
@@ -63,9 +68,7 @@ class TorchAo(Backend):
     def bound(self, options: TorchAoOptions) -> float:
         return self.BOUNDS[options.weights]
 
-    def is_quantized(self, module: Any) -> bool:
-        weight = getattr(module, "weight", None)
-        return type(weight).__module__.startswith("torchao") and not hasattr(module, "base_layer")
+    quantized_layer = staticmethod(quantized_layer)
 
     def layer_kind(self, module: Any) -> str:
         return f"{type(module).__name__}[{type(module.weight).__name__}]"

@@ -33,9 +33,9 @@ def same_outcome(record: dict[str, Any], printed: str | None) -> bool:
 
 
 # The checks a generated script carries out, by the first word it prints for each. The oracles
-# (grad-parity, quant-error) and the dtype and structure checks run only in the harness: a record
-# silent through those alone is not reproduced by its script, and says so by not comparing equal.
-SCRIPT_CHECKS = {"gradients", "finite", "update", "checkpointing-active", "checkpoint-impl"}
+# (grad-parity, quant-error) and the dtype and adapter-target checks run only in the harness: a
+# record silent through those alone is not reproduced by its script, and says so by not comparing equal.
+SCRIPT_CHECKS = {"gradients", "finite", "update", "checkpointing-active", "checkpoint-impl", "quantized"}
 SCRIPT_TOKENS = {
     "no-grad": "gradients",
     "zero-grad": "gradients",

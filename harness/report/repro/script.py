@@ -125,7 +125,7 @@ def render_script(record: dict[str, Any], script_name: str, versions: str, recor
         "code": code,
         "input_require_grads": scenario.checkpointing.input_require_grads,
         **_dtypes(scenario),
-        **_build(scenario, family, task, record),
+        **_build(scenario, family, task, record, scene.functions),
         **_prepare(scenario),
         **_train(scenario, task, record),
         "distributed": _distributed(scenario, script_name),
@@ -187,14 +187,17 @@ def _dtypes(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _build(scenario: Scenario, family: Family, task: Task, record: dict[str, Any]) -> dict[str, Any]:
-    """What the build point's code needs beside the plugins' blocks: inlined input builders, hooks."""
+def _build(
+    scenario: Scenario, family: Family, task: Task, record: dict[str, Any], functions: list[Any]
+) -> dict[str, Any]:
+    """What the points' code needs beside the plugins' blocks: inlined input builders and the
+    functions the plugins' blocks call, hooks."""
     builder = task.inputs
     return {
         "family": family.name,
         "build_comment": f"the scenario's own model hook {scenario.model.hook}" if scenario.model.hook else "",
         "inputs": literal(scenario.inputs.model_dump(mode="json"), 0),
-        "builder_source": inline_functions([builder, *_trainer_functions(scenario, task)]).rstrip(),
+        "builder_source": inline_functions([builder, *_trainer_functions(scenario, task), *functions]).rstrip(),
         "groups": literal([list(pair) for pair in family.groups], 0),
         "default_group": literal(family.default_group),
         **_hooks(scenario, record),

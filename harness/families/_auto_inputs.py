@@ -23,6 +23,7 @@ FIRST_TOKEN = 3
 TOKEN_RANGE = 128
 TOKEN_ID_FIELD = r"(_token_id|_token_index|_token_ids)$"
 AUDIO_SAMPLES = 1600  # 0.1 s at 16 kHz: raw-waveform encoders
+IMAGE_TOKEN_FIELD = re.compile(r"^image_token_(id|index)$")
 
 
 def named_token_ids(config: Any) -> set[int]:
@@ -67,8 +68,31 @@ def shift_right(labels: torch.Tensor, start: int) -> torch.Tensor:
     return torch.cat([torch.full_like(labels[:, :1], start), labels[:, :-1]], dim=1)
 
 
+def names_image_token(config: Any) -> bool:
+    """Whether the config or a sub-config names an image placeholder token (iterative, as above)."""
+    pending = [config]
+    while pending:
+        for key, value in vars(pending.pop()).items():
+            if hasattr(value, "to_dict") and hasattr(value, "model_type"):
+                pending.append(value)
+            elif IMAGE_TOKEN_FIELD.search(key):
+                return True
+    return False
+
+
 def auto_causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    return _inputs.causal_batch(ordinary_tokens(spec, config, generator), spec)
+    import torch
+
+    batch = _inputs.causal_batch(ordinary_tokens(spec, config, generator), spec)
+    vision = getattr(config, "vision_config", None)
+    if vision is not None and not names_image_token(config):
+        # A vision tower with no placeholder token (GIT): the model prepends the image to the text
+        # itself and its loss skips the image's positions whether or not an image came, so a
+        # text-only batch is no batch for it; one image per row, as its captioning data has.
+        channels = getattr(vision, "num_channels", 3)
+        size = (batch["input_ids"].shape[0], channels, vision.image_size, vision.image_size)
+        batch["pixel_values"] = torch.randn(size, generator=generator)
+    return batch
 
 
 def auto_classification(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -15,12 +15,24 @@ from conftest import ROOT, harness
 from test_family_defaults import flatten, is_size
 
 from harness.dsl.schema import ModelSpec
-from harness.families import FAMILIES
-from harness.families._auto_shrink import EXPERT_FEEDFORWARD, EXPERTS, FEEDFORWARD, LAYERS, SSM_STATE, TOP_K, WIDTH
+from harness.families import FAMILIES, _auto_arch
+from harness.families._auto_shrink import (
+    EXPERT_FEEDFORWARD,
+    EXPERTS,
+    FEEDFORWARD,
+    FOUR_BIT_BLOCK,
+    HEAD_DIM,
+    KV_HEADS,
+    LAYERS,
+    PADDED_VOCABULARY,
+    SSM_STATE,
+    TOP_K,
+    WIDTH,
+)
 
 transformers = pytest.importorskip("transformers")
 
-SAMPLE = ["llama", "qwen3_moe", "gpt2", "gemma3", "mamba"]
+SAMPLE = ["llama", "qwen3_moe", "gpt2", "gemma3", "mamba", "inkling2_text"]
 PER_LAYER = {"layer_types"}
 # sizes a config class derives from the width itself (Mamba: ceil(hidden_size / 16))
 DERIVED = {"time_step_rank"}
@@ -28,17 +40,28 @@ IGNORED = {"transformers_version", "_name_or_path", "architectures", "dtype", "t
 
 
 def auto_size(path: str) -> bool:
-    """test_family_defaults' notion of size, plus what only the auto shrinker touches (experts)."""
+    """test_family_defaults' notion of size, plus what only the auto shrinker touches (experts, the
+    head widths and key/value heads of sliding-window layers, a padded vocabulary)."""
     leaf = path.rsplit(".", 1)[-1]
     return (
         is_size(path)
-        or any(p.match(leaf) for p in (WIDTH, FEEDFORWARD, EXPERT_FEEDFORWARD, LAYERS, EXPERTS, TOP_K, SSM_STATE))
+        or any(
+            p.match(leaf)
+            for p in (WIDTH, FEEDFORWARD, EXPERT_FEEDFORWARD, LAYERS, EXPERTS, TOP_K, SSM_STATE, HEAD_DIM, KV_HEADS)
+        )
         or leaf in DERIVED
+        or leaf in PADDED_VOCABULARY
     )
+
+
+def require_architecture(architecture: str) -> None:
+    if architecture not in _auto_arch.config_classes():
+        pytest.skip(f"transformers {transformers.__version__} has no {architecture}")
 
 
 @pytest.mark.parametrize("architecture", SAMPLE)
 def test_tiny_config_changes_sizes_only(architecture: str) -> None:
+    require_architecture(architecture)
     family = FAMILIES["auto"]
     tiny = family.config(ModelSpec(family="auto", architecture=architecture))
     default = type(tiny)()
@@ -53,6 +76,37 @@ def test_tiny_config_changes_sizes_only(architecture: str) -> None:
     assert not changed, f"{architecture}: behavioural fields changed:\n" + "\n".join(changed)
     sizes = [p for p in mine if auto_size(p) and mine[p] != theirs.get(p)]
     assert sizes, f"{architecture}: nothing was shrunk"
+
+
+def test_a_padded_vocabulary_stays_padded() -> None:
+    """Inkling2 stores its unembedding padded from unpadded_vocab_size to vocab_size rows; shrinking
+    vocab_size alone made the padding negative and save_pretrained failed (negative dimension)."""
+    require_architecture("inkling2_text")
+    config = FAMILIES["auto"].config(ModelSpec(family="auto", architecture="inkling2_text"))
+    default = type(config)()
+    assert config.unpadded_vocab_size < default.unpadded_vocab_size
+    assert config.unpadded_vocab_size > default.eos_token_id  # every special id still has a logit
+    assert config.vocab_size - config.unpadded_vocab_size == default.vocab_size - default.unpadded_vocab_size
+
+
+@pytest.mark.parametrize(
+    ("architecture", "field"),
+    [
+        ("qwen3_moe", "moe_intermediate_size"),
+        ("solar_open", "moe_intermediate_size"),
+        ("kimi_linear", "linear_head_dim"),
+    ],
+)
+def test_widths_that_feed_a_linear_keep_whole_4bit_blocks(architecture: str, field: str) -> None:
+    """An expert's down_proj and kimi_linear's g_b_proj read these widths: below 64 (bnb's 4-bit block)
+    bitsandbytes' AVX-512 CPU kernel dequantizes them with the wrong scales."""
+    if (
+        getattr(transformers, FAMILIES["auto"].names(ModelSpec(family="auto", architecture=architecture))[1], None)
+        is None
+    ):
+        pytest.skip(f"{architecture} is not in this transformers")
+    config = FAMILIES["auto"].config(ModelSpec(family="auto", architecture=architecture))
+    assert getattr(config, field) % FOUR_BIT_BLOCK == 0
 
 
 def test_heads_stay_consistent_grouped_query_stays_grouped() -> None:

@@ -35,7 +35,10 @@ HEADS = re.compile(r"^(num_attention_heads|n_head|n_heads|num_heads|\w+_attentio
 # linear-attention layers of hybrid models (kimi_linear's KDA, qwen3-next's gated delta net): their own
 # heads and head widths, whose pure-torch chunked scans cost per head and per width
 LINEAR_HEADS = re.compile(r"^(linear_num_heads|linear_num_key_heads|linear_num_value_heads)$")
-LINEAR_HEAD_DIM = re.compile(r"^(linear_head_dim|linear_key_head_dim|linear_value_head_dim)$")
+LINEAR_HEAD_DIM = re.compile(r"^(linear_key_head_dim|linear_value_head_dim)$")
+# kimi_linear's one linear head width, which its output gate's g_b_proj also reads alone (its input
+# width): kept at one 4-bit block (FOUR_BIT_BLOCK below)
+GATE_READ_HEAD_DIM = re.compile(r"^(linear_head_dim)$")
 KV_HEADS = re.compile(
     r"^(num_key_value_heads|num_kv_heads|n_kv_heads|multi_query_group_num|n_head_kv|\w+_num_key_value_heads)$"
 )
@@ -54,6 +57,9 @@ TINY_TOP_K = 2
 POSITIONS = re.compile(r"^(max_position_embeddings|n_positions|max_source_positions|max_target_positions|n_ctx)$")
 # (hash-embedding tables too: BLT's encoder_hash_byte_group_vocab is 500002 rows per group)
 VOCABULARY = re.compile(r"^(vocab_size|\w+_vocab)$")
+# a vocabulary stored padded (Inkling2: the unembedding has ``unpadded_vocab_size`` rows, checkpoints
+# pad it with zero rows up to ``vocab_size``, save_pretrained pads by the difference)
+PADDED_VOCABULARY = ("vocab_size", "unpadded_vocab_size")
 # state-space layers: the state width and the scan's chunk (pure-torch scans cost per chunk element)
 SSM_STATE = re.compile(r"^(state_size|ssm_state_size|mamba_d_state|d_state|chunk_size|mamba_chunk_size)$")
 TINY_SSM_STATE = 16
@@ -63,7 +69,14 @@ BOOKKEEPING = {"transformers_version", "_name_or_path", "architectures", "_commi
 
 TINY_WIDTH = 64
 TINY_FEEDFORWARD = 128
-TINY_EXPERT_FEEDFORWARD = 32
+# bitsandbytes quantizes 4-bit weights in blocks of 64 elements, and its AVX-512 CPU dequantize kernel
+# (bitsandbytes 0.50) indexes those blocks per row: a linear whose input width is a multiple of 16
+# but not of 64 gets wrong scales (relative error 0.2-0.4, vs 0.09). Real checkpoints' widths are
+# multiples of 64; a tiny width that feeds a linear (an expert's down_proj, kimi_linear's g_b_proj)
+# stays one too, so that the bnb-4bit case measures quantization, not that kernel
+# (scenarios/architectures/bnb_4bit_cpu_dequantize_row_blocks.yaml shows the kernel's error).
+FOUR_BIT_BLOCK = 64
+TINY_EXPERT_FEEDFORWARD = FOUR_BIT_BLOCK
 TINY_LAYERS = 2
 TINY_HEADS = 4
 TINY_EXPERTS = 4
@@ -124,6 +137,7 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
         (ROTARY_DIM, lambda v: min(v, TINY_WIDTH // heads)),
         (LINEAR_HEADS, lambda v: min(v, TINY_HEADS)),
         (LINEAR_HEAD_DIM, lambda v: min(v, TINY_WIDTH // heads)),
+        (GATE_READ_HEAD_DIM, lambda v: min(v, FOUR_BIT_BLOCK)),
         (EXPERTS, lambda v: min(v, TINY_EXPERTS)),
         (POSITIONS, lambda v: v if keeps_positions else min(v, TINY_POSITIONS)),
         (SSM_STATE, lambda v: min(v, TINY_SSM_STATE)),
@@ -131,6 +145,7 @@ def shrink_values(config: Any, vocabulary: int) -> dict[str, Any]:
     ]
     out = _apply(rules, integers)
     out.update(_tied_sizes(integers, out))
+    out.update(_padded_vocabulary(integers, out))
     out.update(_routing(values, integers, out))
     # per-layer overrides (transformers' heterogeneous configs) are a view; their dict form is serialized
     overrides = config.to_dict().get("per_layer_config") if hasattr(config, "per_layer_config") else None
@@ -159,6 +174,17 @@ def _tied_sizes(integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]
         if len(parts) > 1 and sum(integers[k] for k in parts) == integers[depth_key]:
             tied[depth_key] = sum(out.get(k, integers[k]) for k in parts)
     return tied
+
+
+def _padded_vocabulary(integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:
+    """A padded vocabulary stays padded: the used rows are the tiny vocabulary (every special id
+    inside), the padding keeps its default row count. (Shrinking ``vocab_size`` alone left it below
+    ``unpadded_vocab_size``, and save_pretrained padded by a negative count.)"""
+    padded, used = PADDED_VOCABULARY
+    if not {padded, used} <= integers.keys() or integers[used] > integers[padded]:
+        return {}
+    tiny = out.get(padded, integers[padded])
+    return {used: tiny, padded: tiny + integers[padded] - integers[used]}
 
 
 def _routing(values: dict[str, Any], integers: dict[str, int], out: dict[str, Any]) -> dict[str, Any]:

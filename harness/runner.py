@@ -273,6 +273,7 @@ def _record(
         versions={p: env.get(p) for p in FINGERPRINT_PACKAGES if p in env} | {"python": env.get("python")},
         device=device,
         axes=variant.axes,
+        cpu_capability=env.get("cpu_capability") if isinstance(env.get("cpu_capability"), str) else None,
     )
     return Record(
         **_identity(variant, options, run_id),

@@ -54,6 +54,18 @@ def test_axis_and_device_conditions() -> None:
     assert not holds({"device": "cuda"}, context())
 
 
+def test_cpu_capability_conditions_read_the_recorded_capability() -> None:
+    avx512 = Context(versions={}, cpu_capability="AVX512")
+    assert holds({"cpu_capability": "AVX512"}, avx512)
+    assert holds({"cpu_capability": ["AVX2", "AVX512"]}, avx512)
+    assert not holds({"cpu_capability": "AVX2"}, avx512)
+    assert not holds({"cpu_capability": "AVX512"}, context())  # not known: no capability holds
+    assert (
+        "unknown CPU capability 'AVX-512' (valid: DEFAULT, AVX2, AVX512"
+        in dict(problems({"cpu_capability": "AVX-512"}, {}))["cpu_capability"]
+    )
+
+
 def test_condition_problems_name_the_key_and_the_valid_forms() -> None:
     found = dict(problems({"transformers": "<<5", "use_reentrant": True, "device": "tpu"}, {}))
     assert "invalid version specifier '<<5'" in found["transformers"]

@@ -1,9 +1,12 @@
-"""`when:` conditions: on installed versions, the device, or a variant's axis values.
+"""`when:` conditions: on installed versions, the device, the CPU's vector capability, or a
+variant's axis values.
 
 ``{transformers: "<5", use_reentrant: true}`` holds when the installed transformers is below 5
 and the variant's ``use_reentrant`` axis is true. A package that is not installed satisfies no
 specifier, so ``{bitsandbytes: ">=0"}`` reads as "bitsandbytes is installed"; ``{scipy: null}``
-holds where scipy is not installed (an optional dependency of one method).
+holds where scipy is not installed (an optional dependency of one method). ``{cpu_capability:
+AVX512}`` holds where torch dispatches CPU kernels for AVX-512 (``torch.backends.cpu.
+get_cpu_capability()``, which bitsandbytes reads to choose its CPU kernels too).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from harness import packages
 from harness.errors import did_you_mean
 
 DEVICES = ("cpu", "cuda")
+# torch.backends.cpu.get_cpu_capability()'s answers (ATen's CPU_CAPABILITY levels)
+CPU_CAPABILITIES = ("DEFAULT", "AVX2", "AVX512", "VSX", "ZVECTOR", "SVE128", "SVE256", "SVE512")
+# `when:` keys that are neither packages nor vary axes
+BUILT_IN_KEYS = ("device", "case", "cpu_capability")
 # Besides the recorded stack (FINGERPRINT_PACKAGES): `python`, and what the stack pulls in.
 STACK_EXTRAS = ("python", "tokenizers", "huggingface-hub", "datasets", "deepspeed", "flash-attn")
 
@@ -34,6 +41,7 @@ class Context:
     versions: Mapping[str, str | None]
     device: str = "cpu"
     axes: Mapping[str, Any] = field(default_factory=dict)
+    cpu_capability: str | None = None  # None: not known (torch not imported), no capability holds
 
     def version_of(self, package: str) -> str | None:
         key = canonicalize_name(package)
@@ -69,13 +77,13 @@ def _unknown_package(key: str, axes: Mapping[str, Any]) -> str | None:
     if not isinstance(key, str) or canonicalize_name(key) in known_packages():
         return None
     known = known_packages()
-    suggestion = did_you_mean(canonicalize_name(key), known) or did_you_mean(key, [*axes, "device", "case"])
+    suggestion = did_you_mean(canonicalize_name(key), known) or did_you_mean(key, [*axes, *BUILT_IN_KEYS])
     stack = ", ".join((*packages.stack(), packages.PYTHON))
     hint = f"did you mean '{suggestion}'?" if suggestion else f"the stack's are {stack}"
     where = ", ".join(sorted(str(a) for a in axes)) or "none"
     return (
         f"unknown package '{key}' ({hint}); a `when:` key is a package of the stack or installed here, "
-        f"`device`, `case` or a vary axis (axes: {where})"
+        f"`device`, `case`, `cpu_capability` or a vary axis (axes: {where})"
     )
 
 
@@ -85,9 +93,9 @@ def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str
     for key, value in when.items():
         if key in axes:
             continue
-        if key not in ("device", "case") and value is None:
+        if key not in BUILT_IN_KEYS and value is None:
             continue  # "not installed": any package name may be absent
-        if key not in ("device", "case") and isinstance(value, str):
+        if key not in BUILT_IN_KEYS and isinstance(value, str):
             unknown = _unknown_package(key, axes)
             if unknown:
                 found.append((key, unknown))
@@ -96,6 +104,11 @@ def problems(when: Mapping[str, Any], axes: Mapping[str, Any]) -> list[tuple[str
             bad = [v for v in _as_list(value) if v not in DEVICES]
             if bad:
                 found.append((key, f"unknown device {bad[0]!r} (valid: {', '.join(DEVICES)})"))
+            continue
+        if key == "cpu_capability":
+            bad = [v for v in _as_list(value) if v not in CPU_CAPABILITIES]
+            if bad:
+                found.append((key, f"unknown CPU capability {bad[0]!r} (valid: {', '.join(CPU_CAPABILITIES)})"))
             continue
         if not isinstance(value, str):
             valid_axes = ", ".join(sorted(axes)) or "none: this scenario has no vary/cases"
@@ -128,6 +141,8 @@ def _holds_one(key: str, value: Any, context: Context) -> bool:
         return context.axes[key] in _as_list(value)
     if key == "device":
         return context.device in _as_list(value)
+    if key == "cpu_capability":
+        return context.cpu_capability in _as_list(value)
     version = context.version_of(key)
     if value is None:
         return version is None

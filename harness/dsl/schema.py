@@ -373,7 +373,8 @@ class OutcomePattern(Strict):
 class Expectation(OutcomePattern):
     when: Conditions = Field(
         default_factory=dict,
-        description="package: specifier (transformers: '<5'), device: cpu|cuda, or vary axis: value",
+        description="package: specifier (transformers: '<5'), device: cpu|cuda, cpu_capability: AVX512|AVX2|..., "
+        "or vary axis: value",
     )
     why: str | None = Field(None, description="one line saying why this is expected")
     limit: bool = Field(False, description="true for entries that come from a _limits.yaml")

@@ -183,6 +183,8 @@ def _torch_details(device: str) -> dict[str, Any]:
         "cuda_available": torch.cuda.is_available(),
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
+        # which vectorised CPU kernels torch (and bitsandbytes, reading it) dispatch to
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     if device == "cuda" and torch.cuda.is_available():
         details["device_name"] = torch.cuda.get_device_name(0)

@@ -26,7 +26,7 @@ NOT_PINNED = frozenset({"ft-harness", "pip", "setuptools", "wheel", "uv"})
 # Environment fields that are not distributions.
 NOT_PACKAGES = frozenset(
     {"python", "implementation", "platform", "machine", "executable", "device", "installer", "torch_cuda"}
-    | {"cuda_available", "cpu", "cpu_count", "device_name", "cuda_capability", "isolation", "lock"}
+    | {"cuda_available", "cpu", "cpu_count", "cpu_capability", "device_name", "cuda_capability", "isolation", "lock"}
 )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 # activation or an id is never shrunk by accident
 WIDTH = re.compile(
     r"^(hidden_size|d_model|n_embd|n_embed|embed_dim|embedding_size|word_embed_proj_dim|projection_dim"
-    r"|model_dim|d_embed|emb_dim|dim|text_hidden_size|vision_hidden_size)$"
+    r"|model_dim|d_embed|emb_dim|dim|text_hidden_size|vision_hidden_size|hidden_size_global)$"
 )
 FEEDFORWARD = re.compile(
     r"^(intermediate_size|d_ff|n_inner|ffn_dim|\w+_ffn_dim|ffn_hidden_size|hidden_dim|inner_dim"

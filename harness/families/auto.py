@@ -67,6 +67,9 @@ READ_DIRECTLY = re.compile(r"^(dt_proj)$")
 # gradients, and a compressor summarizes blocks of keys longer than a tiny batch: no gradient
 # reaches either from the loss, by design, so the main attention's projections are the targets.
 KEY_SELECTION = r"\.indexer\.|\.compressor\."
+# A byte-level model's entropy patcher (BLT): its output only places patch boundaries (a threshold,
+# no gradient path to the loss), so adapters there never get a gradient, by design.
+PATCHER = r"\.patcher\."
 # A decoder's attention over the encoder's output, in the spellings transformers' models use.
 CROSS_ATTENTION = r"encoder_attn|cross_attn|crossattention|cross_attention|EncDecAttention|enc_dec_attn"
 # Heads peft's own "all-linear" leaves out, and ours too.
@@ -114,6 +117,10 @@ def choose_targets(names: list[str], text_only: bool, decoder_only: bool = False
     if selecting and len(selecting) < len(bodies):
         excluded.append(KEY_SELECTION)
         notes.append("outside the sparse attention's key selection (indexer, compressor)")
+    patching = [n for n in bodies if re.search(PATCHER, n)]
+    if patching and len(patching) < len(bodies):
+        excluded.append(PATCHER)
+        notes.append("outside the entropy patcher (it only places patch boundaries)")
     crossing = [n for n in bodies if re.search(CROSS_ATTENTION, n)]
     if decoder_only and crossing and len(crossing) < len(bodies):
         excluded.append(CROSS_ATTENTION)

@@ -1,6 +1,7 @@
-"""Sweep findings reproduced standalone: `harness repro` of three catalog scenarios the sweep found
-(a silent unquantized model, a forward failure, a refused checkpointing), each exported script run
-with the harness unimportable and printing the outcome its record holds."""
+"""Sweep findings reproduced standalone: `harness repro` of four catalog scenarios the sweep found
+(a silent unquantized model, a forward failure, a refused checkpointing, a quantized layer computing
+wrong numbers), each exported script run with the harness unimportable and printing the outcome
+its record holds: the script makes the `quantized` and `quant-error` checks itself."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ FINDINGS = {
     "arch-falcon-bnb-linear-subclass-unquantized": "falcon_bnb_linear_subclass_unquantized.yaml",
     "arch-blt-input-grads-inplace": "blt_input_grads_inplace.yaml",
     "arch-no-checkpointing-support[architecture=ctrl]": "no_checkpointing_support.yaml",
+    "arch-hy-v4-bnb-indexer-input-cast-to-uint8": "hy_v4_bnb_indexer_input_cast_to_uint8.yaml",
 }
 WITHOUT_HARNESS = "import runpy, sys; sys.modules['harness'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 

@@ -28,49 +28,81 @@ class QuantCapture:
     """The first (input, output) of each quantized linear, read in the training forward."""
 
     def __init__(self, layers: dict[str, Any]):
-        self.captured: dict[str, tuple[Any, Any]] = {}
-        self._handles = [module.register_forward_hook(self._hook(name)) for name, module in layers.items()]
-
-    def _hook(self, name: str) -> Callable[..., None]:
-        def record(module: Any, args: Any, output: Any) -> None:
-            if name in self.captured or not args or not hasattr(output, "detach"):
-                return
-            self.captured[name] = (args[0].detach().clone(), output.detach().clone())
-
-        return record
+        self.captured, self._handles = capture_first_calls(layers)
 
     def close(self) -> None:
         for handle in self._handles:
             handle.remove()
 
     def compare(self, weights_file: str, bound: float) -> Result:
-        if not self.captured:
-            return NOT_APPLICABLE  # no quantized layer ran (an earlier check says why)
-        import torch
-        from safetensors import safe_open
-
-        errors: dict[str, float] = {}
-        with safe_open(weights_file, framework="pt") as saved:
-            keys = set(saved.keys())
-            for name, (inputs, output) in sorted(self.captured.items()):
-                if f"{name}.weight" not in keys:
-                    continue
-                weight = saved.get_tensor(f"{name}.weight").float()
-                bias = saved.get_tensor(f"{name}.bias").float() if f"{name}.bias" in keys else None
-                reference = torch.nn.functional.linear(inputs.float().to(weight.device), weight, bias)
-                errors[name] = _relative_error(output.float().cpu(), reference.cpu())
+        errors = quant_errors(self.captured, weights_file)
         if not errors:
-            return NOT_APPLICABLE
-        worst = max(errors, key=lambda n: (not math.isfinite(errors[n]), errors[n]))
+            return NOT_APPLICABLE  # no quantized layer ran (an earlier check says why)
+        worst = worst_layer(errors)
         numbers = {"layers": len(errors), "worst_layer": worst, "worst_error": errors[worst], "bound": bound}
-        if not math.isfinite(errors[worst]):
-            return result(False, f"{worst}: non-finite output (quantized or reference)", **numbers)
-        if errors[worst] > bound:
-            return result(False, f"{worst}: relative error {errors[worst]:.3g} > {bound}", **numbers)
+        failure = quant_error_failure(errors, bound)
+        if failure:
+            return result(False, failure, **numbers)
         return result(True, f"{len(errors)} layers within {bound} (worst {errors[worst]:.3g})", **numbers)
 
 
-def _relative_error(output: Any, reference: Any) -> float:
+# The functions below are plain (no harness import): repro scripts inline them, so a script makes
+# the quant-error check exactly as the harness does.
+
+
+def capture_first_calls(layers: dict[str, Any]) -> tuple[dict[str, tuple[Any, Any]], list[Any]]:
+    """Forward hooks keeping each layer's first (input, output); the handles remove them."""
+    captured: dict[str, tuple[Any, Any]] = {}
+
+    def keeper(name: str) -> Callable[..., None]:
+        def record(module: Any, args: Any, output: Any) -> None:
+            if name in captured or not args or not hasattr(output, "detach"):
+                return
+            captured[name] = (args[0].detach().clone(), output.detach().clone())
+
+        return record
+
+    handles = [module.register_forward_hook(keeper(name)) for name, module in layers.items()]
+    return captured, handles
+
+
+def quant_errors(captured: dict[str, tuple[Any, Any]], weights_file: str) -> dict[str, float]:
+    """Each captured layer's relative output error against its unquantized weights in ``weights_file``."""
+    import torch
+    from safetensors import safe_open
+
+    errors: dict[str, float] = {}
+    if not captured:
+        return errors
+    with safe_open(weights_file, framework="pt") as saved:
+        keys = set(saved.keys())
+        for name, (inputs, output) in sorted(captured.items()):
+            if f"{name}.weight" not in keys:
+                continue
+            weight = saved.get_tensor(f"{name}.weight").float()
+            bias = saved.get_tensor(f"{name}.bias").float() if f"{name}.bias" in keys else None
+            reference = torch.nn.functional.linear(inputs.float().to(weight.device), weight, bias)
+            errors[name] = relative_error(output.float().cpu(), reference.cpu())
+    return errors
+
+
+def worst_layer(errors: dict[str, float]) -> str:
+    return max(errors, key=lambda n: (not math.isfinite(errors[n]), errors[n]))
+
+
+def quant_error_failure(errors: dict[str, float], bound: float) -> str | None:
+    """The quant-error check's failure, None when every layer is within ``bound``."""
+    if not errors:
+        return None
+    worst = worst_layer(errors)
+    if not math.isfinite(errors[worst]):
+        return f"{worst}: non-finite output (quantized or reference)"
+    if errors[worst] > bound:
+        return f"{worst}: relative error {errors[worst]:.3g} > {bound}"
+    return None
+
+
+def relative_error(output: Any, reference: Any) -> float:
     if output.shape != reference.shape:
         return math.inf
     if not (output.isfinite().all() and reference.isfinite().all()):

@@ -147,22 +147,38 @@ class Backend(Plugin):
         )
 
     def emit_quantized_check(self, scene: Scene) -> tuple[list[str], list[str]]:
-        """The `quantized` check as the pipeline makes it (the built model's linears against the
-        layers that came back quantized), as lines before and after the reload."""
-        from harness.execution import intent
+        """The checks the pipeline makes on the quantized layers, as lines before and after the
+        reload: `quantized` (the built model's block linears against the layers that came back
+        quantized) and the `quant-error` oracle (each quantized layer's first output against the
+        saved unquantized weights, judged when training is over)."""
+        from harness.execution import intent, oracles
         from harness.report.repro.inline import literal
 
-        if not scene.scenario.checks.quantized:
-            return [], []
-        scene.functions += [intent.expected_quantized, intent.unquantized, self.quantized_layer]
-        skip = self.skip_modules(self.options(scene.scenario))
-        before = ["    linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]"]
-        after = [
-            "    # the `quantized` check: every linear inside the repeated blocks came back quantized",
-            f"    expected = expected_quantized(linear_names, {literal(skip)})",
-            "    converted = {name for name, module in model.named_modules() if quantized_layer(module)}",
-            f'    checks["quantized"] = unquantized(expected, converted, {literal(self.name)})',
-        ]
+        checks = scene.scenario.checks
+        before: list[str] = []
+        after: list[str] = []
+        if checks.quantized:
+            scene.functions += [intent.expected_quantized, intent.unquantized, self.quantized_layer]
+            skip = self.skip_modules(self.options(scene.scenario))
+            before.append("    linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]")
+            after += [
+                "    # the `quantized` check: every linear inside the repeated blocks came back quantized",
+                f"    expected = expected_quantized(linear_names, {literal(skip)})",
+                "    converted = {name for name, module in model.named_modules() if quantized_layer(module)}",
+                f'    checks["quantized"] = unquantized(expected, converted, {literal(self.name)})',
+            ]
+        if checks.quant_reference:
+            scene.functions += [oracles.capture_first_calls, oracles.quant_errors, oracles.quant_error_failure]
+            scene.functions.append(self.quantized_layer)
+            bound = checks.quant_error if checks.quant_error is not None else self.bound(self.options(scene.scenario))
+            after += [
+                "    # the `quant-error` oracle: each quantized linear's first output (read by a forward hook:",
+                "    # no extra call) against the same layer computed from the saved unquantized weights",
+                "    captured, _ = capture_first_calls({n: m for n, m in model.named_modules() if quantized_layer(m)})",
+                '    weights_file = saved.name + "/model.safetensors"',
+                f"    judged = lambda: quant_error_failure(quant_errors(captured, weights_file), {bound!r})",
+                '    checks["quant-error"] = judged',
+            ]
         return before, after
 
     # -- explore --------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ def same_outcome(record: dict[str, Any], printed: str | None) -> bool:
     return printed.split(":", 1)[0] == outcome
 
 
-# The checks a generated script carries out, by the first word it prints for each. The oracles
-# (grad-parity, quant-error) and the dtype and adapter-target checks run only in the harness: a
-# record silent through those alone is not reproduced by its script, and says so by not comparing equal.
-SCRIPT_CHECKS = {"gradients", "finite", "update", "checkpointing-active", "checkpoint-impl", "quantized"}
+# The checks a generated script carries out, by the first word it prints for each. grad-parity
+# (a reference run) and the dtype and adapter-target checks run only in the harness: a record
+# silent through those alone is not reproduced by its script, and says so by not comparing equal.
+SCRIPT_CHECKS = {"gradients", "finite", "update", "checkpointing-active", "checkpoint-impl", "quantized", "quant-error"}
 SCRIPT_TOKENS = {
     "no-grad": "gradients",
     "zero-grad": "gradients",

@@ -23,7 +23,7 @@ FIRST_TOKEN = 3
 TOKEN_RANGE = 128
 TOKEN_ID_FIELD = r"(_token_id|_token_index|_token_ids)$"
 AUDIO_SAMPLES = 1600  # 0.1 s at 16 kHz: raw-waveform encoders
-IMAGE_TOKEN_FIELD = re.compile(r"^image_token_(id|index)$")
+IMAGE_TOKEN_FIELD = r"^image_token_(id|index)$"
 
 
 def named_token_ids(config: Any) -> set[int]:
@@ -75,7 +75,7 @@ def names_image_token(config: Any) -> bool:
         for key, value in vars(pending.pop()).items():
             if hasattr(value, "to_dict") and hasattr(value, "model_type"):
                 pending.append(value)
-            elif IMAGE_TOKEN_FIELD.search(key):
+            elif re.search(IMAGE_TOKEN_FIELD, key):
                 return True
     return False
 

@@ -241,6 +241,11 @@ def _collect(function: Callable[..., Any], collected: _Collected) -> None:
             _collect(value, collected)
         elif isinstance(value, (int, float, str, tuple, list, dict, bool)) or value is None:
             collected.constants[used] = value
+        else:  # a script that fails with NameError would be a lie about the record: refuse to write it
+            raise ReproError(
+                f"{function.__module__}.{name} uses {used} ({type(value).__name__}), which cannot be inlined: "
+                "make it a plain constant or function"
+            )
     collected.functions[name] = source
 
 

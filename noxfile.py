@@ -9,6 +9,7 @@
     nox -s "matrix(<cell>)" -- -k lora     extra arguments go to `harness run`
     nox -s "matrix(<cell>)" -- --no-fail-on-unexpected
                                     a cell with unexpected results fails its session, unless told so
+    nox -s "sweep(<cell>)"          that cell's stack, every architecture (`harness sweep`); nox -t sweep: every cell
     nox -s tests | lint | report | bench
 
 `nox -t matrix` runs every cell even when some fail (nox goes on after a failed session, then exits
@@ -51,6 +52,16 @@ CELLS = {cell.name: cell for cell in PLAN.cells}
 def matrix(session: nox.Session, cell: str) -> None:
     """One cell of the version matrix: its pinned stack, the catalog, a results file."""
     matrix_sessions.run_cell(session, CELLS[cell], ROOT)
+
+
+@nox.session(reuse_venv=True)
+@nox.parametrize(
+    ("python", "cell"),
+    [nox.param(cell.python, name, id=name, tags=["sweep"]) for name, cell in CELLS.items()],
+)
+def sweep(session: nox.Session, cell: str) -> None:
+    """One cell's stack, every architecture (`harness sweep`): a results file beside the cell's."""
+    matrix_sessions.sweep_cell(session, CELLS[cell], ROOT)
 
 
 @nox.session

@@ -192,3 +192,25 @@ def test_bisect_finds_the_release_that_removed_prepare_model_for_int8_training(t
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "last good 0.9.0, first bad 0.10.0" in done.stdout
     assert "cannot import name 'prepare_model_for_int8_training'" in done.stdout
+
+
+def test_a_sweep_session_sweeps_the_cells_stack_into_the_matrix_run(run_id: str) -> None:
+    done = nox(
+        "-s",
+        f"sweep({SMOKE_OLD})",
+        "--",
+        "--architectures",
+        "llama,ctrl",
+        "-k",
+        "non-reentrant-after",
+        env={"HARNESS_MATRIX_RUN": run_id},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]  # findings do not fail it
+    folder = ROOT / "reports" / "matrix" / run_id
+    swept = records(folder)[f"{SMOKE_OLD}.sweep"]
+    by_id = {r["id"]: r for r in swept}
+    assert {r["cell"] for r in swept} == {SMOKE_OLD}
+    assert {r["env"]["transformers"] for r in swept} == {"4.57.6"}
+    assert by_id["lora-ckpt-sweep[arch=llama,non-reentrant-after]"]["outcome"] == "passed"
+    assert by_id["lora-ckpt-sweep[arch=ctrl,non-reentrant-after]"]["phase"] == "enable-checkpointing"
+    assert (folder / f"{SMOKE_OLD}.sweep.md").read_text().count("ctrl") >= 1

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness import outcomes
 from harness.errors import InputError
-from harness.matrix.build import build_environment, record_unbuilt
+from harness.matrix.build import Build, build_environment, record_unbuilt
 from harness.matrix.cells import Cell, Plan, load_plan
 
 RUN_VARIABLE = "HARNESS_MATRIX_RUN"
@@ -61,11 +61,7 @@ def run_cell(session: Any, cell: Cell, root: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     out = run_dir / f"{cell.name}.jsonl"
     out.unlink(missing_ok=True)  # a rerun of this cell in the same matrix run replaces it
-    build = build_environment(Path(session.virtualenv.location), cell, root)
-    how = "reused" if build.reused else f"built in {build.seconds} s"
-    session.log(f"{cell.name}: environment {how} with {Path(build.installer).name}")
-    sidecar = {**cell.to_json(), "build": build.outcome, "installer": build.installer, "lock": build.lock}
-    (run_dir / f"{cell.name}.cell.json").write_text(json.dumps(sidecar, indent=1))
+    build = _build(session, cell, root, run_dir)
     if build.outcome != "ok":
         count = record_unbuilt(cell, build, out)
         session.warn(f"{cell.name}: {build.outcome}; recorded for its {count} scenario variants in {out}")
@@ -100,6 +96,35 @@ def run_cell(session: Any, cell: Cell, root: Path) -> None:
         )
     elif unexpected:
         session.warn(f"{cell.name}: {len(unexpected)} unexpected results in {out} ({NO_FAIL_FLAG})")
+
+
+def sweep_cell(session: Any, cell: Cell, root: Path) -> None:
+    """Build (or reuse) the cell's environment and sweep every architecture there (`harness sweep`):
+    reports/matrix/<run>/<cell>.sweep.jsonl (and .sweep.md), read by `nox -s report` with the rest,
+    so the report shows architectures x versions."""
+    run_dir = run_directory(root)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = run_dir / f"{cell.name}.sweep.jsonl"
+    out.unlink(missing_ok=True)
+    build = _build(session, cell, root, run_dir)
+    if build.outcome != "ok":
+        session.warn(f"{cell.name}: {build.outcome}; nothing to sweep (see {cell.name}.cell.json)")
+        return
+    command = ["python", "-m", "harness", "sweep", "--cell", cell.name, "--device", cell.device]
+    command += ["-j", str(cell.jobs), "--out", str(out), "--markdown", str(out.with_suffix(".md"))]
+    # what the sweep finds (failures, silent runs) is its result, not the session's failure;
+    # bad input (exit 2) still fails it
+    session.run(*command, *session.posargs, success_codes=[0, 1])
+
+
+def _build(session: Any, cell: Cell, root: Path, run_dir: Path) -> Build:
+    """The cell's environment, built or reused, and its sidecar (pins, build outcome, lock)."""
+    build = build_environment(Path(session.virtualenv.location), cell, root)
+    how = "reused" if build.reused else f"built in {build.seconds} s"
+    session.log(f"{cell.name}: environment {how} with {Path(build.installer).name}")
+    sidecar = {**cell.to_json(), "build": build.outcome, "installer": build.installer, "lock": build.lock}
+    (run_dir / f"{cell.name}.cell.json").write_text(json.dumps(sidecar, indent=1))
+    return build
 
 
 def unexpected_results(out: Path) -> list[str]:

@@ -70,6 +70,8 @@ def deaths_run(tmp_path_factory: pytest.TempPathFactory) -> Completed:
 
 # An older stack, as users install it, across the transformers 5 boundary from the default one.
 OLDER_STACK = {"transformers": "4.57.6", "peft": "0.17.1", "bitsandbytes": "0.49.2", "accelerate": "1.10.1"}
+# `python -c WITHOUT_HARNESS script.py`: runs a script with `import harness` impossible (repro scripts stand alone).
+WITHOUT_HARNESS = "import runpy, sys; sys.modules['harness'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 REPORT_SCENARIOS = (
     FIXTURES / "e2e" / "kinds.yaml",
     ROOT / "scenarios" / "seeds",

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, harness
+from conftest import ROOT, WITHOUT_HARNESS, harness
 
 from harness.report.records import read_files
 from harness.report.repro.compare import printed_outcome, same_outcome
@@ -25,7 +25,6 @@ FINDINGS = {
     "arch-no-checkpointing-support[architecture=ctrl]": "no_checkpointing_support.yaml",
     "arch-hy-v4-bnb-indexer-input-cast-to-uint8": "hy_v4_bnb_indexer_input_cast_to_uint8.yaml",
 }
-WITHOUT_HARNESS = "import runpy, sys; sys.modules['harness'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import OLDER_STACK, ReportData, harness
+from conftest import OLDER_STACK, WITHOUT_HARNESS, ReportData, harness
 
 from harness.dsl.catalog import load_catalog
 from harness.families import FAMILIES
@@ -35,8 +35,6 @@ VARIANTS = [
     "classifier-head-4bit[bert]",
     "escape-check",
 ]
-# Runs a script with `import harness` impossible: the script must stand on its own.
-WITHOUT_HARNESS = "import runpy, sys; sys.modules['harness'] = None; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -15,7 +16,8 @@ from pydantic import ValidationError
 
 from harness import __version__
 from harness.dsl.catalog import Variant
-from harness.dsl.conditions import Context
+from harness.dsl.conditions import Context, unmet
+from harness.dsl.schema import Expectation
 from harness.execution.pool import Limits, StackImportError, WorkerPool, import_failed
 from harness.execution.stack import FINGERPRINT_PACKAGES, fingerprint
 from harness.observation import Observation
@@ -84,12 +86,17 @@ def run(
 
 
 def _records(variants: list[Variant], options: RunOptions, result: RunResult) -> Iterator[Record]:
-    runnable = [v for v in variants if v.scenario.device in ("any", options.device) or options.device == "auto"]
+    not_here = {id(v): reason for v in variants if (reason := _not_here(v, options))}
+    runnable = [v for v in variants if id(v) not in not_here]
     for variant in variants:
-        if variant not in runnable:
-            observation = {"outcome": "skipped", "reason": f"needs device {variant.scenario.device}"}
+        if id(variant) in not_here:
+            observation = {"outcome": "skipped", "reason": not_here[id(variant)]}
             yield build_record(
-                variant, observation, fingerprint(options.device, with_torch=False), options, result.run_id
+                _skipped_by_requirements(variant),
+                observation,
+                fingerprint(options.device, with_torch=False),
+                options,
+                result.run_id,
             )
     if not runnable:
         return
@@ -260,6 +267,23 @@ def _encodable(value: Any) -> Any:
     if isinstance(value, list):
         return [_encodable(item) for item in value]
     return value
+
+
+def _not_here(variant: Variant, options: RunOptions) -> str | None:
+    """Why this stack cannot run the variant at all (its device, its `requires:`), else None."""
+    device = variant.scenario.device
+    if device not in ("any", options.device) and options.device != "auto":
+        return f"needs device {device}"
+    missing = unmet(variant.scenario.requires)
+    return f"requires {', '.join(missing)}" if missing else None
+
+
+def _skipped_by_requirements(variant: Variant) -> Variant:
+    """A variant whose `requires:` this stack lacks expects to be skipped here, by its own word."""
+    if not unmet(variant.scenario.requires):
+        return variant
+    expectation = Expectation(outcome="skipped", reason="^requires ", why="the stack lacks what the scenario requires")
+    return dataclasses.replace(variant, scenario=variant.scenario.model_copy(update={"expect": [expectation]}))
 
 
 def _record(

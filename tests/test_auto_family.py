@@ -155,6 +155,34 @@ def test_unknown_architecture_is_bad_input_with_a_suggestion_and_no_torch(tmp_pa
     )
 
 
+def test_an_architecture_newer_than_the_stack_is_skipped_where_the_scenario_requires_it(tmp_path: Path) -> None:
+    """A catalog scenario for an architecture newer than some matrix cells says `requires:`; on a
+    stack without it the variant is recorded skipped, as expected, instead of failing the whole load."""
+    newer = tmp_path / "newer.yaml"
+    newer.write_text(
+        "id: newer\ndescription: x\nrequires: {transformers: '>=99'}\n"
+        "model: {family: auto, architecture: an_architecture_from_the_future}\n"
+        "expect: {outcome: silent, check: quantized}\n"
+    )
+    done = harness("run", newer, out=tmp_path / "out.jsonl")
+    assert done.code == 0, done.stdout + done.stderr
+    record = done.by_id()["newer"]
+    assert record["outcome"] == "skipped"
+    assert record["reason"] == f"requires transformers>=99 (installed: {transformers.__version__})"
+    assert record["expectation"]["verdict"] == "as_expected"
+    without = tmp_path / "without.yaml"
+    without.write_text(
+        "id: without\ndescription: x\nmodel: {family: auto, architecture: an_architecture_from_the_future}\n"
+    )
+    refused = harness("list", without)
+    assert refused.code == 2 and "says so with `requires:" in refused.stdout + refused.stderr
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("id: malformed\ndescription: x\nrequires: {transformers: '=>5'}\nmodel: {family: llama}\n")
+    bad = harness("list", malformed)
+    assert bad.code == 2 and "malformed.yaml" in bad.stdout + bad.stderr
+    assert "invalid version specifier '=>5'" in bad.stdout + bad.stderr
+
+
 def test_runs_pass_and_an_unbuildable_config_is_skipped_with_its_reason(tmp_path: Path) -> None:
     scenario = tmp_path / "auto.yaml"
     scenario.write_text(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from harness.dsl import conditions, hooks
 from harness.dsl.locate import locate, model_of
-from harness.dsl.schema import Expansion, Expectation, Limit, LimitsFile, Scalar, Scenario
+from harness.dsl.schema import STACK_LACKS_REQUIREMENTS, Expansion, Expectation, Limit, LimitsFile, Scalar, Scenario
 from harness.dsl.yaml_source import Loc, Located, load_yaml
 from harness.errors import InputError
 
@@ -222,7 +222,7 @@ def expand(located: Located, limits: Sequence[Limit] = ()) -> list[Variant]:
         try:
             resolved = _apply(copy.deepcopy(data), overrides, located)
             resolved["id"] = f"{base_id}[{label}]" if label else base_id
-            scenario = Scenario.model_validate(resolved)
+            scenario = Scenario.model_validate(resolved, context={STACK_LACKS_REQUIREMENTS: _lacks(resolved)})
         except ValidationError as exc:
             on_override = partial(_override_line, located=located, overrides=overrides)
             errors.extend(locate(exc, located, Scenario, resolved, on_override))
@@ -293,6 +293,14 @@ def _apply(data: dict[str, Any], overrides: dict[str, Any], located: Located) ->
             target = child
         target[leaf] = copy.deepcopy(value)
     return data
+
+
+def _lacks(resolved: dict[str, Any]) -> bool:
+    """Whether the installed stack lacks a well-formed `requires:` (a malformed one fails validation)."""
+    requires = resolved.get("requires")
+    if not isinstance(requires, dict) or conditions.requirement_problems(requires):
+        return False
+    return bool(conditions.unmet(requires))
 
 
 def _condition_errors(scenario: Scenario, axes: dict[str, Any], located: Located) -> list[InputError]:

@@ -154,5 +154,28 @@ def _holds_one(key: str, value: Any, context: Context) -> bool:
         return False
 
 
+def requirement_problems(requires: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, message) for each entry of a scenario's `requires:` that is not a package specifier."""
+    found = []
+    for key, value in requires.items():
+        if key in BUILT_IN_KEYS or not isinstance(value, str):
+            wanted = "package: specifier pairs (transformers: '>=4.57')"
+            found.append((key, f"`requires:` holds {wanted}, got {key}: {value!r}"))
+        else:
+            found += problems({key: value}, {})
+    return found
+
+
+def unmet(requires: Mapping[str, str], context: Context | None = None) -> list[str]:
+    """What the installed stack lacks of a scenario's `requires:`, one phrase each."""
+    context = context or Context(versions={})
+    missing = []
+    for package, specifier in requires.items():
+        if not _holds_one(package, specifier, context):
+            installed = context.version_of(package)
+            missing.append(f"{package}{specifier} (installed: {installed or 'none'})")
+    return missing
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]

@@ -13,12 +13,22 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness import outcomes, predicates
 from harness.checkpointing import PATHS
 from harness.distributed import LAUNCHERS, STRATEGIES
 from harness.distributed.options import DeepSpeedOptions, FsdpOptions
+from harness.dsl import conditions
 from harness.families import FAMILIES
 from harness.methods import METHODS
 from harness.quantization import BACKENDS
@@ -85,7 +95,7 @@ class ModelSpec(Strict):
         return FAMILIES.check(value)
 
     @model_validator(mode="after")
-    def _known_task(self) -> ModelSpec:
+    def _known_task(self, info: ValidationInfo) -> ModelSpec:
         if self.task is not None:
             FAMILIES[self.family].check_task(self.task)
         takes = [name for name in FAMILIES.names() if FAMILIES[name].takes_architecture]
@@ -93,7 +103,10 @@ class ModelSpec(Strict):
             raise ValueError(
                 f"model.architecture is what family {' / '.join(takes)} builds, and only it: set both or neither"
             )
-        FAMILIES[self.family].check_spec(self)
+        # a scenario whose `requires:` this stack lacks is recorded skipped, never built: its model
+        # (an architecture newer than the installed transformers) is not checked against this stack
+        if not (info.context or {}).get(STACK_LACKS_REQUIREMENTS):
+            FAMILIES[self.family].check_spec(self)
         return self
 
 
@@ -339,6 +352,8 @@ Scalar = str | int | float | bool | None
 # Keys are a distribution name (value: a PEP 440 specifier), `python`, `device`, `case`, or a vary
 # axis (value: one value or a list of values). harness.dsl.conditions checks and evaluates them.
 Conditions = dict[str, Scalar | list[Scalar]]
+# validation context key: the stack lacks the scenario's `requires:` (harness/dsl/catalog.py sets it)
+STACK_LACKS_REQUIREMENTS = "stack_lacks_requirements"
 
 
 # A value of `effective:`/`checks:` in an expectation, checked when the scenario loads.
@@ -435,10 +450,22 @@ class Scenario(Strict):
         description="first entry whose `when` holds applies; none given means `passed`",
     )
     claim: list[Claim] = Field(default_factory=list)
+    requires: Conditions = Field(
+        default_factory=dict,
+        description="packages the scenario needs (transformers: '>=4.57' for an architecture added there); "
+        "where the installed stack lacks them, each variant is recorded `skipped`, saying what is missing",
+    )
     timeout: float = Field(120.0, gt=0, le=3600, description="seconds before the variant is killed")
     memory_mb: int = Field(4096, ge=64, description="address-space cap above the warm worker's baseline")
 
     _lists = field_validator("expect", "claim", mode="before")(lambda cls, v: _as_list(v))
+
+    @field_validator("requires")
+    @classmethod
+    def _package_specifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, message in conditions.requirement_problems(value):
+            raise ValueError(f"{key}: {message}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -376,7 +376,8 @@ def check_architecture(architecture: str, task: str | None) -> str:
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         raise UnknownName(
             f"unknown architecture '{architecture}': not a model type or config class of the installed"
-            f" transformers ({len(classes)} known{hint})"
+            f" transformers ({len(classes)} known{hint}); a scenario for an architecture newer than some"
+            " stacks says so with `requires: {transformers: '>=<the release that added it>'}`"
         )
     task = task or _auto_arch.DEFAULT_TASK
     heads = _auto_arch.model_types(task)

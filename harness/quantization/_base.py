@@ -93,7 +93,7 @@ class Backend(Plugin):
             devices = ", ".join(self.devices)
             raise Unsupported(f"quantization backend '{self.name}' has kernels for {devices} only{note}")
         for distribution in self.requires:
-            if importlib.util.find_spec(_import_name(distribution)) is None:
+            if not _importable(_import_name(distribution)):
                 raise Unsupported(f"{distribution} is not installed (quantization backend '{self.name}')")
 
     def on_quantize(self, stage: Stage) -> None:
@@ -124,8 +124,9 @@ class Backend(Plugin):
             reload[_recorded_dtype_keyword(scene)] = Code("DTYPE")
         if scene.device == "cuda":
             reload["device_map"] = {"": 0}
+        # each parent package first: find_spec("optimum.quanto") raises where optimum is missing
         checks = [
-            f"    if importlib.util.find_spec({literal(_import_name(d))}) is None:\n"
+            f"    if any(importlib.util.find_spec(name) is None for name in {literal(_parents(_import_name(d)))}):\n"
             f"        raise Skip({literal(f'{d} is not installed')})"
             for d in self.requires
         ]
@@ -226,6 +227,18 @@ _IMPORT_NAMES = {"optimum-quanto": "optimum.quanto"}
 
 def _import_name(distribution: str) -> str:
     return _IMPORT_NAMES.get(distribution, distribution.replace("-", "_"))
+
+
+def _parents(module: str) -> tuple[str, ...]:
+    """ "optimum.quanto" -> ("optimum", "optimum.quanto"): the names to find, outermost first."""
+    parts = module.split(".")
+    return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def _importable(module: str) -> bool:
+    """Whether ``module`` can be imported; a dotted name whose parent is missing is not (find_spec
+    would raise ModuleNotFoundError for it, not answer None)."""
+    return all(importlib.util.find_spec(name) is not None for name in _parents(module))
 
 
 def _recorded_dtype_keyword(scene: Scene) -> str:

@@ -86,17 +86,14 @@ def run(
 
 
 def _records(variants: list[Variant], options: RunOptions, result: RunResult) -> Iterator[Record]:
-    not_here = {id(v): reason for v in variants if (reason := _not_here(v, options))}
+    not_here = {id(v): found for v in variants if (found := _not_here(v, options))}
     runnable = [v for v in variants if id(v) not in not_here]
     for variant in variants:
         if id(variant) in not_here:
-            observation = {"outcome": "skipped", "reason": not_here[id(variant)]}
+            judged, reason = not_here[id(variant)]
+            observation = {"outcome": "skipped", "reason": reason}
             yield build_record(
-                _skipped_by_requirements(variant),
-                observation,
-                fingerprint(options.device, with_torch=False),
-                options,
-                result.run_id,
+                judged, observation, fingerprint(options.device, with_torch=False), options, result.run_id
             )
     if not runnable:
         return
@@ -269,21 +266,19 @@ def _encodable(value: Any) -> Any:
     return value
 
 
-def _not_here(variant: Variant, options: RunOptions) -> str | None:
-    """Why this stack cannot run the variant at all (its device, its `requires:`), else None."""
+def _not_here(variant: Variant, options: RunOptions) -> tuple[Variant, str] | None:
+    """Why this stack cannot run the variant at all (its device, its `requires:`), with the variant
+    as it is judged here; None when it can run. A variant whose `requires:` the stack lacks expects,
+    by its own word, to be skipped here."""
     device = variant.scenario.device
     if device not in ("any", options.device) and options.device != "auto":
-        return f"needs device {device}"
+        return variant, f"needs device {device}"
     missing = unmet(variant.scenario.requires)
-    return f"requires {', '.join(missing)}" if missing else None
-
-
-def _skipped_by_requirements(variant: Variant) -> Variant:
-    """A variant whose `requires:` this stack lacks expects to be skipped here, by its own word."""
-    if not unmet(variant.scenario.requires):
-        return variant
+    if not missing:
+        return None
     expectation = Expectation(outcome="skipped", reason="^requires ", why="the stack lacks what the scenario requires")
-    return dataclasses.replace(variant, scenario=variant.scenario.model_copy(update={"expect": [expectation]}))
+    judged = dataclasses.replace(variant, scenario=variant.scenario.model_copy(update={"expect": [expectation]}))
+    return judged, f"requires {', '.join(missing)}"
 
 
 def _record(

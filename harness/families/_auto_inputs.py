@@ -26,17 +26,26 @@ AUDIO_SAMPLES = 1600  # 0.1 s at 16 kHz: raw-waveform encoders
 IMAGE_TOKEN_FIELD = r"^image_token_(id|index)$"
 
 
-def named_token_ids(config: Any) -> set[int]:
-    """Every token id the config and its sub-configs name (iterative: the repro inliner walks calls)."""
-    found: set[int] = set()
+def config_fields(config: Any) -> list[tuple[str, Any]]:
+    """Every (field, value) of the config and its sub-configs (iterative: the repro inliner walks calls)."""
+    fields = []
     pending = [config]
     while pending:
         for key, value in vars(pending.pop()).items():
             if hasattr(value, "to_dict") and hasattr(value, "model_type"):
                 pending.append(value)
-            elif re.search(TOKEN_ID_FIELD, key):
-                values = value if isinstance(value, (list, tuple)) else [value]
-                found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+            else:
+                fields.append((key, value))
+    return fields
+
+
+def named_token_ids(config: Any) -> set[int]:
+    """Every token id the config and its sub-configs name."""
+    found: set[int] = set()
+    for key, value in config_fields(config):
+        if re.search(TOKEN_ID_FIELD, key):
+            values = value if isinstance(value, (list, tuple)) else [value]
+            found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
     return found
 
 
@@ -69,19 +78,19 @@ def shift_right(labels: torch.Tensor, start: int) -> torch.Tensor:
 
 
 def names_image_token(config: Any) -> bool:
-    """Whether the config or a sub-config names an image placeholder token (iterative, as above)."""
-    pending = [config]
-    while pending:
-        for key, value in vars(pending.pop()).items():
-            if hasattr(value, "to_dict") and hasattr(value, "model_type"):
-                pending.append(value)
-            elif re.search(IMAGE_TOKEN_FIELD, key):
-                return True
-    return False
+    """Whether the config or a sub-config names an image placeholder token."""
+    return any(re.search(IMAGE_TOKEN_FIELD, key) for key, _ in config_fields(config))
+
+
+def random_images(vision: Any, rows: int, generator: torch.Generator) -> torch.Tensor:
+    """One random image per row, in the geometry the vision config implies."""
+    import torch
+
+    channels = getattr(vision, "num_channels", 3)
+    return torch.randn((rows, channels, vision.image_size, vision.image_size), generator=generator)
 
 
 def auto_causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    import torch
 
     batch = _inputs.causal_batch(ordinary_tokens(spec, config, generator), spec)
     vision = getattr(config, "vision_config", None)
@@ -89,9 +98,7 @@ def auto_causal_lm(spec: InputsSpec, config: Any, generator: torch.Generator) ->
         # A vision tower with no placeholder token (GIT): the model prepends the image to the text
         # itself and its loss skips the image's positions whether or not an image came, so a
         # text-only batch is no batch for it; one image per row, as its captioning data has.
-        channels = getattr(vision, "num_channels", 3)
-        size = (batch["input_ids"].shape[0], channels, vision.image_size, vision.image_size)
-        batch["pixel_values"] = torch.randn(size, generator=generator)
+        batch["pixel_values"] = random_images(vision, batch["input_ids"].shape[0], generator)
     return batch
 
 
@@ -168,12 +175,10 @@ def auto_image_text(spec: InputsSpec, config: Any, generator: torch.Generator) -
     placeholders = torch.full((text.shape[0], image_placeholders(config)), image_token)
     ids = torch.cat([placeholders, text], dim=1)
     vision = getattr(config, "vision_config", None) or config
-    channels = getattr(vision, "num_channels", 3)
-    size = (ids.shape[0], channels, vision.image_size, vision.image_size)
     batch = {
         "input_ids": ids,
         "attention_mask": torch.ones_like(ids),
-        "pixel_values": torch.randn(size, generator=generator),
+        "pixel_values": random_images(vision, ids.shape[0], generator),
     }
     if spec.labels:
         labels = ids.clone()

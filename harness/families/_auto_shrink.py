@@ -70,7 +70,7 @@ BOOKKEEPING = {"transformers_version", "_name_or_path", "architectures", "_commi
 TINY_WIDTH = 64
 TINY_FEEDFORWARD = 128
 # bitsandbytes quantizes 4-bit weights in blocks of 64 elements, and its AVX-512 CPU dequantize kernel
-# (bitsandbytes 0.50) indexes those blocks per row: a linear whose input width is a multiple of 16
+# (bitsandbytes 0.49.0 onwards) indexes those blocks per row: a linear whose input width is a multiple of 16
 # but not of 64 gets wrong scales (relative error 0.2-0.4, vs 0.09). Real checkpoints' widths are
 # multiples of 64; a tiny width that feeds a linear (an expert's down_proj, kimi_linear's g_b_proj)
 # stays one too, so that the bnb-4bit case measures quantization, not that kernel

@@ -158,8 +158,10 @@ class Backend(Plugin):
         checks = scene.scenario.checks
         before: list[str] = []
         after: list[str] = []
+        if checks.quantized or checks.quant_reference:
+            scene.functions.append(self.quantized_layer)
         if checks.quantized:
-            scene.functions += [intent.expected_quantized, intent.unquantized, self.quantized_layer]
+            scene.functions += [intent.expected_quantized, intent.unquantized]
             skip = self.skip_modules(self.options(scene.scenario))
             before.append("    linear_names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]")
             after += [
@@ -170,7 +172,6 @@ class Backend(Plugin):
             ]
         if checks.quant_reference:
             scene.functions += [oracles.capture_first_calls, oracles.quant_errors, oracles.quant_error_failure]
-            scene.functions.append(self.quantized_layer)
             bound = checks.quant_error if checks.quant_error is not None else self.bound(self.options(scene.scenario))
             after += [
                 "    # the `quant-error` oracle: each quantized linear's first output (read by a forward hook:",
